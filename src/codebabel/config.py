@@ -61,6 +61,8 @@ class ExecutionConfig:
     max_file_mb: int = 64
     max_output_kb: int = 1024
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: run Python programs in warm fork servers inside the sandbox (same fences, no interpreter start-up)
+    warm: bool = True
     unsafe_no_sandbox: bool = False
 
     def __post_init__(self) -> None:

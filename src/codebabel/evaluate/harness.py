@@ -81,7 +81,7 @@ def run_settings(cfg: EvalConfig, source_identity: str, backend: str | None, pro
         "benchmark": cfg.benchmark.lower(),
         "language": cfg.language,
         "source": source_identity,
-        "execution": {k: v for k, v in asdict(cfg.execution).items() if k != "workers"},
+        "execution": {k: v for k, v in asdict(cfg.execution).items() if k not in ("workers", "warm")},
     }
     if cfg.model is not None:
         s.update(

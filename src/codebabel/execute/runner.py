@@ -17,6 +17,7 @@ from typing import Any
 from codebabel.config import ExecutionConfig
 from codebabel.execute.sandbox import ExecResult, Limits, Sandbox
 from codebabel.execute.status import Status
+from codebabel.execute.warm import WarmPython
 from codebabel.languages.base import Language
 
 _TAIL = 2000  # characters of stdout/stderr kept in results
@@ -53,11 +54,18 @@ def limits_for(cfg: ExecutionConfig) -> Limits:
     )
 
 
-def run_program(sandbox: Sandbox, job: Job, limits: Limits, slot: int = 0) -> Outcome:
-    """Compile (if needed) and run one program; never raises for anything the program does."""
+def run_program(sandbox: Sandbox, job: Job, limits: Limits, slot: int = 0, warm: WarmPython | None = None
+                ) -> Outcome:
+    """Compile (if needed) and run one program; never raises for anything the program does.
+
+    ``warm``: this slot's warm Python server, used for programs whose language allows it.
+    """
     lang = job.language
     spec = lang.run_spec(job.program)
     limits = lang.adjust_limits(limits)
+    if spec.warm and warm is not None:
+        result = warm.run(spec.files["main.py"], limits)
+        return _outcome(job.key, lang.classify(result), result)
     with sandbox.open(slot) as box:
         box.write(spec.files)
         result: ExecResult
@@ -82,21 +90,35 @@ def run_many(jobs: Iterable[Job], cfg: ExecutionConfig, on_done: Callable[[Outco
     slots: queue.SimpleQueue[int] = queue.SimpleQueue()
     for s in range(cfg.workers):
         slots.put(s)
+    warm: dict[int, WarmPython] = {}  # one warm Python server per slot, started on first use
+    use_warm = cfg.warm and sandbox.can_warm
 
     def work(job: Job) -> Outcome:
         slot = slots.get()
         try:
-            return run_program(sandbox, job, limits, slot)
+            server = None
+            interp = job.language.warm_interpreter() if use_warm else None
+            if interp is not None:
+                server = warm.get(slot) or warm.setdefault(slot, WarmPython(sandbox, slot, *interp))
+            return run_program(sandbox, job, limits, slot, server)
         finally:
             slots.put(slot)
 
     jobs_iter = iter(jobs)
-    with ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="codebabel-exec") as pool:
+    try:
+        yield from _pump(jobs_iter, work, cfg.workers, on_done)
+    finally:
+        for server in warm.values():
+            server.close()
+
+
+def _pump(jobs_iter, work, workers: int, on_done) -> Iterator[Outcome]:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="codebabel-exec") as pool:
         pending = set()
         # keep a bounded window of submitted jobs so a huge job list is not materialised at once
         for job in jobs_iter:
             pending.add(pool.submit(work, job))
-            if len(pending) >= 2 * cfg.workers:
+            if len(pending) >= 2 * workers:
                 break
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)

@@ -15,6 +15,10 @@ the hostile programs in tests/test_sandbox.py:
 4. **The host side** (this file): a wall-clock deadline kills the whole process group; stdout and stderr are
    read through pipes and capped — past the cap the program is killed (``output_exceeded``).
 
+Python programs can skip the interpreter start-up: ``execute/warm.py`` keeps one interpreter per worker slot
+inside the same sandbox and forks a child per program behind fences 1–4 (same namespaces and mounts, the
+slot's uid, the same rlimits, the same deadline and output cap).
+
 Without ``bwrap`` the sandbox refuses to run unless the caller opts into ``unsafe=True`` (then only the
 rlimits, the private working directory and the deadline apply).
 """
@@ -109,8 +113,13 @@ class Sandbox:
         return SandboxDir(self, slot)
 
     # -- the command line ---------------------------------------------------------------------------------
+    @property
+    def can_warm(self) -> bool:
+        """Whether warm servers (execute/warm.py) can run: they need bwrap and root to switch uids."""
+        return self._bwrap is not None and self._as_root
+
     def _argv(self, workdir: Path, command: Sequence[str], limits: Limits, slot: int,
-              ro_paths: Sequence[str]) -> list[str]:
+              ro_paths: Sequence[str], drop_privileges: bool = True, extra_args: Sequence[str] = ()) -> list[str]:
         rlimits = [
             "prlimit",
             f"--cpu={limits.cpu_s}",
@@ -153,7 +162,9 @@ class Sandbox:
         ]
         if not self._as_root:  # unprivileged bwrap always runs in a user namespace of its own
             argv += ["--unshare-user"]
-        argv.append("--")
+        argv += [*extra_args, "--"]
+        if not drop_privileges:  # the warm server: trusted, drops privileges itself in each child
+            return argv + list(command)
         if self._as_root:  # drop root: an unprivileged uid per slot, no capabilities
             uid = str(SANDBOX_UID_BASE + slot)
             argv += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
@@ -200,10 +211,47 @@ class SandboxDir:
         return _run_capped(argv, self.path, limits, stdin)
 
 
+def drain(fds: dict[str, int], deadline: float, cap: int, stop=None) -> tuple[dict[str, bytes], bool, bool]:
+    """Read pipes until EOF, the deadline, or more than ``cap`` bytes on one of them.
+
+    Returns (bytes per name, timed_out, exceeded). ``stop()`` is polled while the pipes are quiet: when it
+    says the program is over (a daemon may still hold the pipes), reading ends early. Standard library only:
+    the warm server (execute/warm.py) uses it inside the sandbox too.
+    """
+    chunks: dict[str, list[bytes]] = {name: [] for name in fds}
+    sizes = dict.fromkeys(fds, 0)
+    timed_out = exceeded = False
+    with selectors.DefaultSelector() as sel:
+        for name, fd in fds.items():
+            sel.register(fd, selectors.EVENT_READ, name)
+        while sel.get_map() and not exceeded:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                break
+            events = sel.select(timeout=min(remaining, 0.05 if stop else 0.5))
+            if not events and stop is not None and stop():
+                break
+            for key, _ in events:
+                data = os.read(key.fd, 65536)
+                if not data:
+                    sel.unregister(key.fd)
+                    continue
+                name = key.data
+                if sizes[name] + len(data) > cap:
+                    chunks[name].append(data[: cap - sizes[name]])
+                    sizes[name] = cap
+                    exceeded = True
+                    break
+                chunks[name].append(data)
+                sizes[name] += len(data)
+    return {name: b"".join(c) for name, c in chunks.items()}, timed_out, exceeded
+
+
 def _run_capped(argv: list[str], cwd: Path, limits: Limits, stdin: bytes | None) -> ExecResult:
     """Start ``argv`` in its own process group; read its output up to the cap; kill it at the deadline."""
-    cap = limits.max_output_kb * 1024
     start = time.monotonic()
+    deadline = start + limits.timeout_s
     proc = subprocess.Popen(
         argv, cwd=cwd, env=_ENV, start_new_session=True,
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -215,33 +263,8 @@ def _run_capped(argv: list[str], cwd: Path, limits: Limits, stdin: bytes | None)
             proc.stdin.close()
         except BrokenPipeError:
             pass
-    chunks: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
-    sizes = {"stdout": 0, "stderr": 0}
-    timed_out = exceeded = False
-    deadline = start + limits.timeout_s
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ, "stdout")
-        sel.register(proc.stderr, selectors.EVENT_READ, "stderr")
-        while sel.get_map():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                timed_out = True
-                break
-            for key, _ in sel.select(timeout=min(remaining, 0.5)):
-                data = os.read(key.fd, 65536)
-                if not data:
-                    sel.unregister(key.fileobj)
-                    continue
-                name = key.data
-                if sizes[name] + len(data) > cap:
-                    chunks[name].append(data[: cap - sizes[name]])
-                    sizes[name] = cap
-                    exceeded = True
-                    break
-                chunks[name].append(data)
-                sizes[name] += len(data)
-            if exceeded:
-                break
+    out, timed_out, exceeded = drain({"stdout": proc.stdout.fileno(), "stderr": proc.stderr.fileno()},
+                                     deadline, limits.max_output_kb * 1024)
     if timed_out or exceeded:
         _kill_group(proc)
     try:
@@ -254,8 +277,8 @@ def _run_capped(argv: list[str], cwd: Path, limits: Limits, stdin: bytes | None)
         stream.close()
     return ExecResult(
         returncode=proc.returncode,
-        stdout=b"".join(chunks["stdout"]).decode("utf-8", "replace"),
-        stderr=b"".join(chunks["stderr"]).decode("utf-8", "replace"),
+        stdout=out["stdout"].decode("utf-8", "replace"),
+        stderr=out["stderr"].decode("utf-8", "replace"),
         duration_s=time.monotonic() - start,
         timed_out=timed_out,
         output_exceeded=exceeded,

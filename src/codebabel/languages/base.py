@@ -24,6 +24,8 @@ class RunSpec:
     run: list[str]
     compile: list[str] | None = None
     ro_paths: tuple[str, ...] = field(default_factory=tuple)
+    #: the program (``files["main.py"]``) may run in a warm Python fork server (execute/warm.py)
+    warm: bool = False
 
 
 class Language(ABC):
@@ -55,6 +57,10 @@ class Language(ABC):
     def assemble(self, prompt: str, completion: str, tests: str) -> str:
         """The program to run: the prompt, the model's completion, then the test harness."""
         return f"{prompt}{completion}\n{tests}\n"
+
+    def warm_interpreter(self) -> tuple[str, tuple[str, ...]] | None:
+        """(Python interpreter, read-only paths it needs) when programs may run in a warm fork server."""
+        return None
 
     def adjust_limits(self, limits: Limits) -> Limits:
         """Hook for toolchains that need more (e.g. a JVM's address space); default unchanged."""

@@ -35,6 +35,9 @@ class Python(Language):
     def toolchain_missing(self) -> str | None:
         return None  # the interpreter running codebabel
 
+    def warm_interpreter(self) -> tuple[str, tuple[str, ...]]:
+        return self.interpreter, (self.prefix,)
+
     def assemble(self, prompt: str, completion: str, tests: str) -> str:
         return f"{prompt}{completion}\n{tests}\nprint({DONE_MARKER!r})\n"
 
@@ -45,6 +48,7 @@ class Python(Language):
             files={"main.py": program},
             run=[self.interpreter, "-I", "-S", "-B", "main.py"],
             ro_paths=(self.prefix,),
+            warm=True,
         )
 
     def classify(self, result: ExecResult) -> Status:
