@@ -172,3 +172,49 @@ def test_malformed_inputs_name_the_file_and_line(tmp_path):
     results.write_text(results.read_text() + "garbage\n" + '{"task_id": "x", "sample": 0}\n')
     r = run_cli("evaluate", "--reference", "--limit", "2", "--results-dir", str(tmp_path / "runs"))
     assert r.returncode != 0 and f"{results}:3: malformed results line" in r.stderr
+
+
+@needs_bwrap
+def test_generate_then_resume_without_regenerating(tmp_path, monkeypatch):
+    """A model run writes completions and results; a run whose executions were lost re-executes only."""
+    from codebabel.config import SamplingConfig
+    from codebabel.generate import base
+    from codebabel.models.tiny import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "tiny")
+    cfg = EvalConfig(model=str(model), backend="hf", limit=3, ks=(1, 2), results_dir=str(tmp_path / "runs"),
+                     sampling=SamplingConfig(n=2, temperature=0.8, max_new_tokens=8),
+                     execution=ExecutionConfig(workers=2, timeout_s=5))
+    first = evaluate(cfg)
+    assert first["problems"] == 3 and first["samples"] == 6 and first["new_samples"] == 6
+    assert set(first["pass_at_k"]) == {"pass@1", "pass@2"}
+    run = Path(first["run_dir"])
+    assert len(read_jsonl(run / "completions.jsonl")) == 6
+    assert json.loads((run / "settings.json").read_text())["sampling"]["n"] == 2
+
+    # lose the executions (as after a crash between generating and running): only execution happens again
+    (run / "results.jsonl").unlink()
+    monkeypatch.setattr(base, "make_backend", lambda *a, **k: pytest.fail("regenerated a stored sample"))
+    again = evaluate(cfg)
+    assert again["new_samples"] == 6 and again["time"]["generation_s"] == 0
+    assert again["run_dir"] == first["run_dir"]
+
+    # other sampling settings never mix into this run
+    monkeypatch.undo()
+    other = evaluate(EvalConfig(**{**cfg.__dict__, "sampling": SamplingConfig(n=2, temperature=0.5,
+                                                                              max_new_tokens=8)}))
+    assert other["run_dir"] != first["run_dir"]
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_real_model_end_to_end_through_the_cli(tmp_path):
+    r = run_cli("evaluate", "--model", "smollm2-135m", "--limit", "2", "--max-new-tokens", "64",
+                "--results-dir", str(tmp_path), timeout=600)
+    assert r.returncode == 0, r.stderr
+    results = Path(r.stdout.split("results:")[-1].split()[0])
+    rows = read_jsonl(results)
+    assert [row["task_id"] for row in sorted(rows, key=lambda x: x["task_id"])] == ["HumanEval/0", "HumanEval/1"]
+    assert all(row["status"] in {"ok", "syntax_error", "runtime_error", "assertion_failed", "timeout"}
+               for row in rows)
+    assert "pass@1" in r.stdout

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from codebabel.config import EvalConfig
 from codebabel.errors import CodebabelError
@@ -127,12 +134,13 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
         given = {k: v for k, v in given.items() if k[0] in by_id}
         identity, label = f"completions:{_file_sha256(cfg.completions)}", Path(cfg.completions).stem
     else:
-        from codebabel.generate.base import select_backend
-        from codebabel.models.loading import resolve
+        from codebabel.generate.base import choose_backend
+        from codebabel.models.loading import pick_device, resolve
 
         source = resolve(cfg.model)
-        identity, label = source.identity, source.name
-        backend_name = select_backend(source, cfg.adapter, cfg.backend, cfg.device)
+        identity, label = source.identity, source.display_name
+        backend_name, _ = choose_backend(source.gguf_path is not None, cfg.adapter, pick_device(cfg.device),
+                                         cfg.backend)
         prompt_format = source.default_prompt_format if cfg.prompt_format == "auto" else cfg.prompt_format
     store = RunStore(
         Path(cfg.results_dir), run_settings(cfg, identity, backend_name, prompt_format),
@@ -170,7 +178,8 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
                 if backend is None:
                     from codebabel.generate.base import make_backend
 
-                    backend = make_backend(cfg.model, adapter=cfg.adapter, backend=backend_name, device=cfg.device)
+                    backend = make_backend(source, adapter=cfg.adapter, backend=backend_name, device=cfg.device,
+                                           batch_size=cfg.batch_size)
                 ts = time.monotonic()
                 _generate(store, backend, part, cfg, prompt_format, progress, bar_gen)
                 gen_s += time.monotonic() - ts
@@ -205,7 +214,8 @@ def _generate(store: RunStore, backend, part: list[Problem], cfg: EvalConfig, pr
 
     texts, stops = [], None
     for p in part:
-        text, extra = format_prompt(backend.tokenizer, p.prompt, p.language, prompt_format)
+        text, extra = format_prompt(backend.tokenizer, p.prompt, p.language.display_name, prompt_format,
+                                    fence=p.language.fence)
         texts.append(text)
         stops = [*p.stop_tokens, *extra]
     outs = backend.generate(texts, cfg.sampling, stops, on_progress=lambda k: progress.advance(bar, k))

@@ -1,0 +1,250 @@
+"""The one place a model is loaded: registered name | local HF folder | .gguf file | Hugging Face Hub id.
+
+``resolve`` turns what the user typed into a :class:`ModelSource` (cheap, except that a registered model
+is pulled and a GGUF file converted on first use); ``load_model`` / ``load_tokenizer`` load from it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from codebabel.errors import CodebabelError
+from codebabel.models.registry import PromptFormat, get_registered
+
+SourceKind = Literal["registered", "folder", "gguf", "hub"]
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    spec: str  # what the user typed
+    kind: SourceKind
+    hf_path: str  # local HF folder, or a Hub id
+    gguf_path: str | None  # a GGUF file with the same weights (llama.cpp can use it), else None
+    default_prompt_format: PromptFormat
+    identity: str  # stable across machines where possible; goes into run hashes
+    chat_instruction: str = "Complete the following {language} function. Return only code."
+
+    @property
+    def display_name(self) -> str:
+        return self.spec
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _not_found(spec: str) -> CodebabelError:
+    return CodebabelError(
+        f"model '{spec}': not a registered name (codebabel models list), not a local folder or .gguf file, "
+        "and could not be loaded from the Hugging Face Hub (offline?)"
+    )
+
+
+def _looks_like_path(spec: str) -> bool:
+    return (
+        spec.startswith((".", "/", "~"))
+        or os.sep in spec.rstrip(os.sep)
+        and spec.count("/") > 1
+        or spec.endswith((".gguf", os.sep))
+    )
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    host = re.sub(r"^https?://", "", constants.ENDPOINT).split("/")[0].split(":")[0]
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        pool.submit(socket.getaddrinfo, host, 443).result(timeout=timeout)
+        return True
+    except (OSError, FutureTimeout):
+        return False
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _check_hub(spec: str) -> None:
+    """Raise the one-line 'not found' error unless ``spec`` is cached locally or exists on the Hub."""
+    from huggingface_hub import HfApi, try_to_load_from_cache
+    from huggingface_hub.errors import GatedRepoError, HFValidationError
+
+    if not _HUB_ID.match(spec):
+        raise _not_found(spec)
+    try:
+        cached = try_to_load_from_cache(spec, "config.json")
+    except HFValidationError:
+        raise _not_found(spec) from None
+    if isinstance(cached, str):
+        return
+    if not _hub_reachable():
+        raise _not_found(spec)
+    try:
+        HfApi().model_info(spec, timeout=10)
+    except GatedRepoError:
+        return  # exists; loading will say what token it needs
+    except Exception:
+        raise _not_found(spec) from None
+
+
+def resolve(spec: str, pull_missing: bool = True, progress: bool = True) -> ModelSource:
+    """Work out where ``spec`` lives. Pulls a registered model, or converts a GGUF file, on first use."""
+    if isinstance(spec, ModelSource):
+        return spec
+    spec = str(spec).strip()
+    if not spec:
+        raise CodebabelError(
+            "model '': empty model name; pass a registered name, a folder, a .gguf file or a Hub id"
+        )
+
+    entry = get_registered(spec)
+    if entry is not None:
+        from codebabel.models import pull as pull_mod
+
+        paths = pull_mod.local_paths(entry.name)
+        if paths is None or paths.hf is None:
+            if not pull_missing:
+                raise CodebabelError(
+                    f"model '{spec}': not pulled yet; run `codebabel models pull {entry.name}`"
+                )
+            from rich.console import Console
+
+            Console(stderr=True, quiet=not progress, soft_wrap=True, highlight=False).print(
+                f"model {entry.name} is not in the cache yet: pulling it once ({entry.size_bytes / 1e6:.0f} MB)"
+            )
+            paths = pull_mod.pull(entry.name, progress=progress)
+        return ModelSource(
+            spec=spec,
+            kind="registered",
+            hf_path=str(paths.hf),
+            gguf_path=str(paths.gguf),
+            default_prompt_format=entry.prompt_format,
+            identity=f"{entry.name}@sha256:{entry.sha256}",
+            chat_instruction=entry.chat_instruction,
+        )
+
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if (path / "config.json").is_file():
+            return ModelSource(spec, "folder", str(path), None, "raw", f"path:{os.path.realpath(path)}")
+        if (path / "adapter_config.json").is_file():
+            raise CodebabelError(
+                f"model '{spec}': this folder is a PEFT adapter, not a model; pass it as --adapter "
+                "together with its base model"
+            )
+        raise CodebabelError(
+            f"model '{spec}': folder has no config.json, so it is not a Hugging Face model folder"
+        )
+    if path.is_file():
+        if path.suffix.lower() != ".gguf":
+            raise CodebabelError(
+                f"model '{spec}': a file, but not a .gguf file; pass a .gguf file or a model folder"
+            )
+        from codebabel.models.pull import hf_from_gguf
+
+        hf, sha = hf_from_gguf(path, progress=progress)
+        return ModelSource(spec, "gguf", str(hf), str(path.resolve()), "raw", f"gguf@sha256:{sha}")
+    if _looks_like_path(spec):
+        raise CodebabelError(f"model '{spec}': no such file or folder")
+
+    _check_hub(spec)
+    return ModelSource(spec, "hub", spec, None, "raw", f"hub:{spec}")
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise CodebabelError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+    return device
+
+
+def pick_dtype(dtype: str, device: str) -> Any:
+    import torch
+
+    if dtype == "auto":
+        if device.startswith("cuda") and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
+    table = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16,
+             "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}  # fmt: skip
+    if dtype not in table:
+        raise CodebabelError(f"--dtype {dtype}: use auto, fp32, bf16 or fp16")
+    return table[dtype]
+
+
+def load_tokenizer(spec: str | ModelSource, padding_side: str = "left"):
+    """The model's tokenizer with a pad token (EOS if it has none), left-padded for generation."""
+    from transformers import AutoTokenizer
+
+    source = resolve(spec)
+    try:
+        tok = AutoTokenizer.from_pretrained(source.hf_path)
+    except Exception as e:
+        if source.kind == "hub":
+            raise _not_found(source.spec) from e
+        raise CodebabelError(f"model '{source.spec}': cannot load its tokenizer ({_one_line(e)})") from e
+    if tok.pad_token is None:
+        if tok.eos_token is None:
+            raise CodebabelError(f"model '{source.spec}': tokenizer has neither a pad nor an EOS token")
+        tok.pad_token = tok.eos_token
+    tok.padding_side = padding_side
+    return tok
+
+
+def load_model(
+    spec: str | ModelSource,
+    adapter: str | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+):
+    """``(model, tokenizer)`` in eval mode on ``device``. An adapter is attached with PEFT, not merged."""
+    from transformers import AutoModelForCausalLM
+
+    source = resolve(spec)
+    dev = pick_device(device)
+    torch_dtype = pick_dtype(dtype, dev)
+    tokenizer = load_tokenizer(source)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(source.hf_path, dtype=torch_dtype)
+    except Exception as e:
+        if source.kind == "hub":
+            raise _not_found(source.spec) from e
+        raise CodebabelError(
+            f"model '{source.spec}': cannot load it with transformers ({_one_line(e)})"
+        ) from e
+    model.to(dev)
+    if adapter is not None:
+        model = attach_adapter(model, adapter)
+    model.eval()
+    if model.generation_config.pad_token_id is None:
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def attach_adapter(model, adapter: str | os.PathLike):
+    """Wrap ``model`` in a ``PeftModel`` with the adapter at ``adapter`` (unmerged; base weights untouched)."""
+    from peft import PeftModel
+
+    apath = Path(adapter).expanduser()
+    if not (apath / "adapter_config.json").is_file():
+        raise CodebabelError(f"adapter '{adapter}': no adapter_config.json there; pass a PEFT adapter folder")
+    try:
+        return PeftModel.from_pretrained(model, str(apath), is_trainable=False)
+    except Exception as e:
+        raise CodebabelError(f"adapter '{adapter}': cannot attach it to this model ({_one_line(e)})") from e
