@@ -16,8 +16,6 @@ import argparse
 import os
 import time
 
-STOPS = ["\ndef", "\n#", "\nif", "\nclass", "\nprint(", "\nif __name__"]
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -38,8 +36,10 @@ def main() -> None:
     from codebabel.config import SamplingConfig
     from codebabel.generate.base import make_backend
     from codebabel.generate.prompts import encode_prompt
+    from codebabel.languages import get_language
     from codebabel.models.loading import resolve
 
+    stops = list(get_language("py").stop_tokens)
     problems = list(read_problems().values())[: args.problems]
     prompts = [p["prompt"] for p in problems]
     sampling = SamplingConfig(
@@ -59,7 +59,7 @@ def main() -> None:
     backend = make_backend(source, backend=args.backend, device="cpu", log=lambda line: print(line))
     load_cb = time.perf_counter() - t0
     t0 = time.perf_counter()
-    results = backend.generate(prompts, sampling, STOPS)
+    results = backend.generate(prompts, sampling, stops)
     secs_cb = time.perf_counter() - t0
     toks_cb = sum(c.n_tokens for r in results for c in r)
     rate_cb = toks_cb / secs_cb
@@ -91,7 +91,7 @@ def main() -> None:
                     top_p=args.top_p,
                     top_k=0,
                     max_new_tokens=args.max_new_tokens,
-                    stop_strings=STOPS,
+                    stop_strings=stops,
                     tokenizer=tok,
                     pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
                 )

