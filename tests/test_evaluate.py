@@ -124,8 +124,8 @@ def test_limit_selects_problems_and_never_mixes_in_other_rows(tmp_path):
     base = dict(reference=True, results_dir=str(tmp_path), execution=ExecutionConfig(workers=2))
     full = evaluate(EvalConfig(limit=10, **base))
     assert full["problems"] == 10
-    small = evaluate(EvalConfig(limit=3, **base))
-    assert small["problems"] == 3 and small["new_samples"] == 0  # reused, same run folder
+    small = evaluate(EvalConfig(limit=3, language="python", **base))
+    assert small["problems"] == 3 and small["new_samples"] == 0  # reused, same run folder (alias of py)
     assert small["results_path"] == full["results_path"]
 
 

@@ -82,11 +82,15 @@ def _file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def run_settings(cfg: EvalConfig, source_identity: str, backend: str | None, prompt_format: str | None) -> dict:
-    """Every setting that changes a result, and nothing that does not (``limit`` only selects problems)."""
+def run_settings(cfg: EvalConfig, language: str, source_identity: str, backend: str | None,
+                 prompt_format: str | None) -> dict:
+    """Every setting that changes a result, and nothing that does not (``limit`` only selects problems).
+
+    ``language`` is the canonical name, so ``py``, ``python`` and ``.py`` share one run.
+    """
     s: dict[str, Any] = {
         "benchmark": cfg.benchmark.lower(),
-        "language": cfg.language,
+        "language": language,
         "source": source_identity,
         "execution": {k: v for k, v in asdict(cfg.execution).items() if k not in ("workers", "warm")},
     }
@@ -143,7 +147,7 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
                                          cfg.backend)
         prompt_format = source.default_prompt_format if cfg.prompt_format == "auto" else cfg.prompt_format
     store = RunStore(
-        Path(cfg.results_dir), run_settings(cfg, identity, backend_name, prompt_format),
+        Path(cfg.results_dir), run_settings(cfg, language.name, identity, backend_name, prompt_format),
         f"{cfg.benchmark}-{language.name}-{label}",
     )
     if store.results.dropped_partial or store.completions.dropped_partial:
@@ -160,8 +164,9 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
     gen_s = exec_s = 0.0
     new_results = 0
     try:
-        todo_gen = [p for p in selected if any((p.task_id, i) not in store.completions for i in range(cfg.sampling.n))]
-        todo_gen = [] if given else todo_gen
+        todo_gen = [] if given else [
+            p for p in selected if any((p.task_id, i) not in store.completions for i in range(cfg.sampling.n))
+        ]
         chunk = max(1, cfg.batch_size)
         with _progress(console) as progress:
             bar_gen = progress.add_task("generate", total=len(todo_gen)) if todo_gen else None
@@ -256,7 +261,7 @@ def summarize(store: RunStore, wanted: list[Key], ks: tuple[int, ...]) -> dict:
         statuses[rec["status"]] += 1
     pass_k: dict[str, float] = {}
     n_min = min((len(v) for v in per_task.values()), default=0)
-    for k in ks:
+    for k in ks if per_task else ():
         if k > n_min:
             raise CodebabelError(f"pass@{k} needs at least {k} samples per problem, but a problem has only {n_min}")
         pass_k[f"pass@{k}"] = sum(pass_at_k(len(v), sum(v), k) for v in per_task.values()) / len(per_task)
