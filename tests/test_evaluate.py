@@ -218,3 +218,13 @@ def test_real_model_end_to_end_through_the_cli(tmp_path):
     assert all(row["status"] in {"ok", "syntax_error", "runtime_error", "assertion_failed", "timeout"}
                for row in rows)
     assert "pass@1" in r.stdout
+
+
+def test_models_list_and_remove_in_an_empty_cache(tmp_path):
+    env = {"CODEBABEL_HOME": str(tmp_path / "home")}
+    listed = run_cli("models", "list", env=env)
+    assert listed.returncode == 0 and "smollm2-135m" in listed.stdout and "qwen2.5-coder-0.5b" in listed.stdout
+    gone = run_cli("models", "remove", "smollm2-135m", env=env)
+    assert gone.returncode == 0 and "was not pulled" in gone.stdout
+    bad = run_cli("models", "remove", "nosuch", env=env)
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("error:") and "nosuch" in bad.stderr

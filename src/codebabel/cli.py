@@ -138,6 +138,16 @@ def models_pull(
     out.print(f"{name}: {paths.hf_dir}")
 
 
+@models_app.command("remove", no_args_is_help=True)
+def models_remove(
+    name: Annotated[str, typer.Argument(help="Registered model name (codebabel models list).")],
+) -> None:
+    """Delete a pulled model's files (GGUF and converted folder) from the cache."""
+    from codebabel.models.pull import remove
+
+    out.print(f"{name}: removed" if remove(name) else f"{name}: was not pulled")
+
+
 def main() -> None:
     try:
         app(prog_name="codebabel", standalone_mode=True)

@@ -7,7 +7,7 @@ set of options. Every field that changes a result also goes into the run hash (s
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from codebabel.errors import CodebabelError
@@ -70,10 +70,6 @@ class ExecutionConfig:
             raise CodebabelError(f"--timeout {self.timeout_s}: must be > 0 seconds")
         if self.workers < 1:
             raise CodebabelError(f"--workers {self.workers}: must be at least 1")
-
-
-def as_dict(cfg) -> dict:
-    return asdict(cfg)
 
 
 PROMPT_FORMATS = ("auto", "raw", "chat")

@@ -186,7 +186,7 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
                     backend = make_backend(source, adapter=cfg.adapter, backend=cfg.backend, device=cfg.device,
                                            batch_size=cfg.batch_size)
                 ts = time.monotonic()
-                _generate(store, backend, part, cfg, prompt_format, progress, bar_gen)
+                _generate(store, backend, part, cfg, prompt_format, source.chat_instruction, progress, bar_gen)
                 gen_s += time.monotonic() - ts
                 ts = time.monotonic()
                 keys = [(p.task_id, i) for p in part for i in range(cfg.sampling.n)]
@@ -214,13 +214,13 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
 
 
 def _generate(store: RunStore, backend, part: list[Problem], cfg: EvalConfig, prompt_format: str,
-              progress: Progress, bar) -> None:
+              instruction: str, progress: Progress, bar) -> None:
     from codebabel.generate.prompts import format_prompt
 
     texts, stops = [], None
     for p in part:
         text, extra = format_prompt(backend.tokenizer, p.prompt, p.language.display_name, prompt_format,
-                                    fence=p.language.fence)
+                                    instruction=instruction, fence=p.language.fence)
         texts.append(text)
         stops = [*p.stop_tokens, *extra]
     outs = backend.generate(texts, cfg.sampling, stops, on_progress=lambda k: progress.advance(bar, k))

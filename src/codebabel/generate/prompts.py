@@ -41,18 +41,6 @@ def format_prompt(
     return f"{head}```{fence}\n{prompt}", ["```"]
 
 
-class PromptFormatter:
-    """:func:`format_prompt` bound to a tokenizer and a format."""
-
-    def __init__(
-        self, tokenizer, fmt: Literal["raw", "chat"] = "raw", instruction: str = DEFAULT_CHAT_INSTRUCTION
-    ):
-        self.tokenizer, self.fmt, self.instruction = tokenizer, fmt, instruction
-
-    def __call__(self, prompt: str, language_display_name: str) -> tuple[str, list[str]]:
-        return format_prompt(self.tokenizer, prompt, language_display_name, self.fmt, self.instruction)
-
-
 def encode_prompt(tokenizer, text: str) -> list[int]:
     """Token ids for a formatted prompt, identical for every backend.
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from codebabel.errors import CodebabelError
+from codebabel.generate.prompts import DEFAULT_CHAT_INSTRUCTION
 from codebabel.models.registry import PromptFormat, get_registered
 
 SourceKind = Literal["registered", "folder", "gguf", "hub"]
@@ -30,7 +31,7 @@ class ModelSource:
     gguf_path: str | None  # a GGUF file with the same weights (llama.cpp can use it), else None
     default_prompt_format: PromptFormat
     identity: str  # stable across machines where possible; goes into run hashes
-    chat_instruction: str = "Complete the following {language} function. Return only code."
+    chat_instruction: str = DEFAULT_CHAT_INSTRUCTION
 
     @property
     def display_name(self) -> str:

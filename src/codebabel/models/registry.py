@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from codebabel.generate.prompts import DEFAULT_CHAT_INSTRUCTION
+
 PromptFormat = Literal["raw", "chat"]
 
 
@@ -25,7 +27,7 @@ class RegisteredModel:
     size_bytes: int
     prompt_format: PromptFormat = "raw"
     # Instruction used by the "chat" prompt format; {language} and {fence} are filled in.
-    chat_instruction: str = "Complete the following {language} function. Return only code."
+    chat_instruction: str = DEFAULT_CHAT_INSTRUCTION
     license: str = ""
     aliases: tuple[str, ...] = field(default=())
 
