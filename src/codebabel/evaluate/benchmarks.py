@@ -17,6 +17,9 @@ class Problem:
     entry_point: str
     language: Language
     canonical_solution: str | None = None
+    #: a completion that compiles and returns a default value (translated problems): running it must end
+    #: in ok or assertion_failed, never a compile error, or the harness itself is wrong
+    stub: str | None = None
 
     @property
     def stop_tokens(self) -> tuple[str, ...]:
@@ -48,18 +51,26 @@ def humaneval_python() -> list[Problem]:
     ]
 
 
-BENCHMARKS = {"humaneval": humaneval_python}
+def humaneval(lang: Language) -> tuple[list[Problem], list]:
+    """HumanEval in ``lang``: the original for Python, MultiPL-E-style translations for every other language."""
+    if lang.name == get_language("py").name:
+        return humaneval_python(), []
+    from codebabel.evaluate.translate import translate_humaneval
+
+    return translate_humaneval(lang)
 
 
-def load_benchmark(name: str, language: str) -> list[Problem]:
+#: name -> loader(language) -> (problems, skipped: list of translate.Skipped with task_id and reason)
+BENCHMARKS = {"humaneval": humaneval}
+
+
+def load_benchmark_with_skips(name: str, language: str | Language) -> tuple[list[Problem], list]:
     loader = BENCHMARKS.get(name.lower())
     if loader is None:
         raise CodebabelError(f"unknown benchmark '{name}': known benchmarks are {', '.join(BENCHMARKS)}")
-    lang = get_language(language)
-    problems = loader()
-    if lang is not problems[0].language:
-        raise CodebabelError(
-            f"benchmark '{name}' is not available in {lang.display_name} yet: only "
-            f"{problems[0].language.display_name} (MultiPL-E translations are planned)"
-        )
-    return problems
+    lang = language if isinstance(language, Language) else get_language(language)
+    return loader(lang)
+
+
+def load_benchmark(name: str, language: str | Language) -> list[Problem]:
+    return load_benchmark_with_skips(name, language)[0]

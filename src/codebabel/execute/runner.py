@@ -70,11 +70,11 @@ def run_program(sandbox: Sandbox, job: Job, limits: Limits, slot: int = 0, warm:
         box.write(spec.files)
         result: ExecResult
         if spec.compile:
-            result = box.run(spec.compile, limits, spec.ro_paths)
+            result = box.run(spec.compile, lang.compile_limits(limits), spec.ro_paths, env=spec.env)
             if result.returncode != 0 or result.timed_out:
                 status = lang.classify_compile(result)
                 return _outcome(job.key, status, result)
-        result = box.run(spec.run, limits, spec.ro_paths)
+        result = box.run(spec.run, limits, spec.ro_paths, env=spec.env)
         return _outcome(job.key, lang.classify(result), result)
 
 

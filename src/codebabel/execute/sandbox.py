@@ -206,9 +206,10 @@ class SandboxDir:
             os.chmod(target, 0o644)
 
     def run(self, command: Sequence[str], limits: Limits = Limits(), ro_paths: Sequence[str] = (),
-            stdin: bytes | None = None) -> ExecResult:
+            stdin: bytes | None = None, env: dict[str, str] | None = None) -> ExecResult:
+        """``env``: variables added to the sandbox's fixed environment (e.g. a toolchain's cache dir)."""
         argv = self.sandbox._argv(self.path, command, limits, self.slot, ro_paths)
-        return _run_capped(argv, self.path, limits, stdin)
+        return _run_capped(argv, self.path, limits, stdin, {**_ENV, **(env or {})})
 
 
 def drain(fds: dict[str, int], deadline: float, cap: int, stop=None) -> tuple[dict[str, bytes], bool, bool]:
@@ -248,12 +249,13 @@ def drain(fds: dict[str, int], deadline: float, cap: int, stop=None) -> tuple[di
     return {name: b"".join(c) for name, c in chunks.items()}, timed_out, exceeded
 
 
-def _run_capped(argv: list[str], cwd: Path, limits: Limits, stdin: bytes | None) -> ExecResult:
+def _run_capped(argv: list[str], cwd: Path, limits: Limits, stdin: bytes | None,
+                env: dict[str, str] | None = None) -> ExecResult:
     """Start ``argv`` in its own process group; read its output up to the cap; kill it at the deadline."""
     start = time.monotonic()
     deadline = start + limits.timeout_s
     proc = subprocess.Popen(
-        argv, cwd=cwd, env=_ENV, start_new_session=True,
+        argv, cwd=cwd, env=env or _ENV, start_new_session=True,
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )

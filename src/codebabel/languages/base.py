@@ -8,12 +8,57 @@ branches on a language name.
 
 from __future__ import annotations
 
+import re
 import shutil
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from codebabel.execute.sandbox import ExecResult, Limits
 from codebabel.execute.status import Status
+from codebabel.languages.types import Type, Untranslatable, default_value
+
+#: Printed by every test harness after its last test: a program that exits early (``exit(0)`` in the
+#: completion) never prints it, so it cannot pass without running its tests.
+DONE_MARKER = "__codebabel_tests_done__"
+#: Printed (to stderr) by every translated test harness when an assertion fails, before exiting non-zero.
+ASSERT_MARKER = "__codebabel_assertion_failed__"
+#: Absolute tolerance of every harness's float comparison (HumanEval's own approximate tests use 1e-6).
+FLOAT_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: Type
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A benchmark function in language-independent terms (from the Python prompt, see evaluate/translate)."""
+
+    name: str
+    params: tuple[Param, ...]
+    returns: Type
+    #: the docstring's lines, already reworded and with ``>>>`` examples translated for the target
+    doc: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One call of the function and the value it must return (Python values)."""
+
+    args: tuple[Any, ...]
+    expected: Any
+
+
+@dataclass(frozen=True)
+class Translation:
+    prompt: str
+    tests: str
+    #: a completion that compiles and returns a default value (proves the harness is well typed)
+    stub: str
 
 
 @dataclass(frozen=True)
@@ -24,6 +69,8 @@ class RunSpec:
     run: list[str]
     compile: list[str] | None = None
     ro_paths: tuple[str, ...] = field(default_factory=tuple)
+    #: environment variables added for both steps (e.g. a toolchain's cache directory under /tmp)
+    env: dict[str, str] = field(default_factory=dict)
     #: the program (``files["main.py"]``) may run in a warm Python fork server (execute/warm.py)
     warm: bool = False
 
@@ -41,22 +88,84 @@ class Language(ABC):
     fence: str = ""
     #: stop sequences for completion-style generation (MultiPL-E conventions)
     stop_tokens: tuple[str, ...] = ()
-    #: Debian packages that provide the toolchain
+    #: Debian packages that provide the toolchain (scripts/setup.sh installs them for every language)
     apt_packages: tuple[str, ...] = ()
+    #: npm packages installed globally by scripts/setup.sh (e.g. typescript)
+    npm_packages: tuple[str, ...] = ()
+    #: where to get the toolchain when no Debian package provides it (e.g. Swift, Julia)
+    install_hint: str = ""
     #: executables that must be on PATH for this language to run
     toolchain: tuple[str, ...] = ()
+    #: tree-sitter grammar / CodeBLEU language name, where one exists
+    tree_sitter: str | None = None
+    #: seconds and MiB (address space) a compile step may use; the run step uses the configured limits
+    compile_timeout_s: float = 60.0
+    compile_memory_mb: int = 4096
+
+    # -- translation of benchmark problems (MultiPL-E style; see evaluate/translate.py) -------------------
+    #: words of Python docstrings reworded for this language, e.g. {"list": "array", "None": "nil"}
+    doc_terms: dict[str, str] = {}
+    #: identifiers a parameter may not be named (renamed with a trailing underscore)
+    reserved: frozenset[str] = frozenset()
+    #: regexes over a failed compile step's output, or over a run's stderr for interpreted languages
+    syntax_error_patterns: tuple[str, ...] = ()
+    type_error_patterns: tuple[str, ...] = ()
+    memory_error_patterns: tuple[str, ...] = ()
 
     def toolchain_missing(self) -> str | None:
         """None when the toolchain is here, else a one-line reason naming what to install."""
         missing = [t for t in self.toolchain if shutil.which(t) is None]
         if not missing:
             return None
-        pkgs = " ".join(self.apt_packages) or "its toolchain"
-        return f"{self.display_name}: {', '.join(missing)} not found; install with apt-get install {pkgs}"
+        if self.apt_packages or self.npm_packages:
+            how = " and ".join(x for x in (
+                self.apt_packages and f"apt-get install {' '.join(self.apt_packages)}",
+                self.npm_packages and f"npm install -g {' '.join(self.npm_packages)}") if x)
+            how = f"install with {how} (or run scripts/setup.sh)"
+        else:
+            how = f"install it from {self.install_hint or 'its project site'}; no Debian package provides it"
+        return f"{self.display_name}: {', '.join(missing)} not found; {how}"
 
     def assemble(self, prompt: str, completion: str, tests: str) -> str:
         """The program to run: the prompt, the model's completion, then the test harness."""
         return f"{prompt}{completion}\n{tests}\n"
+
+    def translate(self, sig: Signature, cases: Sequence[TestCase]) -> Translation:
+        """Prompt, test harness and stub completion for one function; raises :class:`Untranslatable`."""
+        tests = [(self.call(sig.name, [self.literal(a, p.type) for a, p in zip(c.args, sig.params)]),
+                  self.literal(c.expected, sig.returns)) for c in cases]
+        return Translation(self.prompt(sig), self.test_harness(sig, tests), self.stub(sig))
+
+    def prompt(self, sig: Signature) -> str:
+        """The docstring as a comment, then the function header up to where the body starts."""
+        raise Untranslatable(f"{self.display_name} has no translator")
+
+    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
+        """Code after prompt + completion: closes the function if the stop token cut it, then asserts
+        ``call == expected`` for each (call, expected) pair (floats within FLOAT_TOLERANCE), printing
+        ASSERT_MARKER to stderr and exiting non-zero on the first failure, and DONE_MARKER at the end."""
+        raise Untranslatable(f"{self.display_name} has no translator")
+
+    def literal(self, value: Any, t: Type) -> str:
+        """``value`` (a Python value) as a literal of type ``t`` in this language."""
+        raise Untranslatable(f"{self.display_name} has no translator")
+
+    def call(self, name: str, args: Sequence[str]) -> str:
+        return f"{name}({', '.join(args)})"
+
+    def stub(self, sig: Signature) -> str:
+        """A completion that returns a default value of the return type."""
+        raise Untranslatable(f"{self.display_name} has no translator")
+
+    def default_literal(self, t: Type) -> str:
+        return self.literal(default_value(t), t)
+
+    def comment(self, lines: Sequence[str], prefix: str) -> str:
+        """The docstring lines as line comments (blank lines keep the bare prefix)."""
+        return "".join(f"{prefix} {ln}".rstrip() + "\n" for ln in lines)
+
+    def safe_name(self, name: str) -> str:
+        return f"{name}_" if name in self.reserved else name
 
     def warm_interpreter(self) -> tuple[str, tuple[str, ...]] | None:
         """(Python interpreter, read-only paths it needs) when programs may run in a warm fork server."""
@@ -66,17 +175,44 @@ class Language(ABC):
         """Hook for toolchains that need more (e.g. a JVM's address space); default unchanged."""
         return limits
 
+    def compile_limits(self, limits: Limits) -> Limits:
+        """Limits of the compile step: compilers get more time and address space than programs."""
+        return replace(limits, timeout_s=max(limits.timeout_s, self.compile_timeout_s),
+                       memory_mb=max(limits.memory_mb, self.compile_memory_mb),
+                       max_processes=max(limits.max_processes, 256))
+
     @abstractmethod
     def run_spec(self, program: str) -> RunSpec: ...
 
-    @abstractmethod
     def classify(self, result: ExecResult) -> Status:
-        """Map the run step's result to a status."""
+        """Map the run step's result to a status, using the markers every test harness prints."""
+        common = self.common_status(result)
+        if common is not None:
+            return common
+        if result.returncode == 0 and DONE_MARKER in result.stdout:
+            return Status.OK
+        if ASSERT_MARKER in result.stderr or ASSERT_MARKER in result.stdout:
+            return Status.ASSERTION_FAILED
+        output = result.stderr + result.stdout
+        if _matches(self.memory_error_patterns, output):
+            return Status.MEMORY_LIMIT
+        if _matches(self.syntax_error_patterns, result.stderr):
+            return Status.SYNTAX_ERROR
+        if _matches(self.type_error_patterns, result.stderr):
+            return Status.TYPE_ERROR
+        return Status.RUNTIME_ERROR
 
     def classify_compile(self, result: ExecResult) -> Status:
-        """Map a failed compile step to a status (compiled languages override for type errors)."""
+        """Map a failed compile step to a status: type errors and syntax errors by the toolchain's words."""
         if result.timed_out:
             return Status.TIMEOUT
+        output = result.stderr + result.stdout
+        if _matches(self.syntax_error_patterns, output):
+            return Status.SYNTAX_ERROR
+        if _matches(self.type_error_patterns, output):
+            return Status.TYPE_ERROR
+        if _matches(self.memory_error_patterns, output):
+            return Status.MEMORY_LIMIT
         return Status.COMPILE_ERROR
 
     def common_status(self, result: ExecResult) -> Status | None:
@@ -93,3 +229,7 @@ class Language(ABC):
 
     def __repr__(self) -> str:
         return f"<Language {self.name}>"
+
+
+def _matches(patterns: Sequence[str], text: str) -> bool:
+    return any(re.search(p, text, re.MULTILINE) for p in patterns)

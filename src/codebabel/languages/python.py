@@ -8,11 +8,7 @@ import sys
 
 from codebabel.execute.sandbox import ExecResult
 from codebabel.execute.status import Status
-from codebabel.languages.base import Language, RunSpec
-
-# Printed after the tests ran to the end: a program that exits early (sys.exit(0), os._exit(0) in the
-# completion) never prints it, so it cannot pass without running its tests.
-DONE_MARKER = "__codebabel_tests_done__"
+from codebabel.languages.base import DONE_MARKER, Language, RunSpec
 
 _EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
 _SYNTAX = {"SyntaxError", "IndentationError", "TabError"}
