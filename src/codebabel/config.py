@@ -87,6 +87,8 @@ class EvalConfig:
     model: str | None = None
     adapter: str | None = None
     reference: bool = False
+    #: the translated harness's stub bodies (a default return value): checks every harness compiles
+    stub: bool = False
     completions: str | None = None
     benchmark: str = "humaneval"
     language: str = "py"
@@ -101,10 +103,11 @@ class EvalConfig:
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
     def __post_init__(self) -> None:
-        sources = [self.model is not None, self.reference, self.completions is not None]
+        sources = [self.model is not None, self.reference, self.stub, self.completions is not None]
         if sum(sources) != 1:
             raise CodebabelError(
-                "say where completions come from: exactly one of --model NAME, --reference, --completions FILE"
+                "say where completions come from: exactly one of --model NAME, --reference, --stub, "
+                "--completions FILE"
             )
         if self.adapter and not self.model:
             raise CodebabelError(f"--adapter {self.adapter}: needs --model (the base model it was trained on)")
@@ -116,7 +119,7 @@ class EvalConfig:
             raise CodebabelError(f"--limit {self.limit}: must be at least 1")
         if self.batch_size < 1:
             raise CodebabelError(f"--batch-size {self.batch_size}: must be at least 1")
-        n = 1 if self.reference else self.sampling.n
+        n = 1 if (self.reference or self.stub) else self.sampling.n
         too_big = [k for k in self.ks if k > n] if self.completions is None else []
         if too_big:
             raise CodebabelError(

@@ -27,12 +27,13 @@ from rich.progress import (
 
 from codebabel.config import EvalConfig
 from codebabel.errors import CodebabelError
-from codebabel.evaluate.benchmarks import Problem, load_benchmark
+from codebabel.evaluate.benchmarks import Problem, load_benchmark_with_skips
 from codebabel.evaluate.passk import mean_pass_at_k
 from codebabel.evaluate.results import RunStore
 from codebabel.execute.runner import Job, run_many
 from codebabel.execute.sandbox import Sandbox
 from codebabel.execute.status import Status
+from codebabel.languages import Language, all_languages, get_language
 
 Key = tuple[str, int]
 
@@ -82,11 +83,22 @@ def _file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
+def benchmark_digest(problems: list[Problem]) -> str:
+    """A hash of every problem's prompt and tests: a changed translation never reuses old results."""
+    h = hashlib.sha256()
+    for p in problems:
+        for part in (p.task_id, p.prompt, p.tests):
+            h.update(part.encode())
+            h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
 def run_settings(cfg: EvalConfig, language: str, source_identity: str, backend: str | None,
-                 prompt_format: str | None) -> dict:
+                 prompt_format: str | None, digest: str | None = None) -> dict:
     """Every setting that changes a result, and nothing that does not (``limit`` only selects problems).
 
-    ``language`` is the canonical name, so ``py``, ``python`` and ``.py`` share one run.
+    ``language`` is the canonical name, so ``py``, ``python`` and ``.py`` share one run. ``digest``: the
+    benchmark's contents (:func:`benchmark_digest`), so results of an older translation are not resumed.
     """
     s: dict[str, Any] = {
         "benchmark": cfg.benchmark.lower(),
@@ -94,6 +106,8 @@ def run_settings(cfg: EvalConfig, language: str, source_identity: str, backend: 
         "source": source_identity,
         "execution": {k: v for k, v in asdict(cfg.execution).items() if k not in ("workers", "warm")},
     }
+    if digest is not None:
+        s["benchmark_digest"] = digest
     if cfg.model is not None:
         s.update(
             adapter=cfg.adapter and _adapter_identity(cfg.adapter),
@@ -115,12 +129,15 @@ def _adapter_identity(adapter: str) -> str:
     return f"{p.resolve()}@{h.hexdigest()[:16]}"
 
 
-def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
-    """Run the evaluation described by ``cfg``; return the summary (also written to ``summary.json``)."""
+def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | None = None) -> dict:
+    """Run the evaluation described by ``cfg``; return the summary (also written to ``summary.json``).
+
+    ``backends``: a cache of loaded generation backends shared by several calls (``--language all``).
+    """
     console = console or Console(stderr=True)
     t0 = time.monotonic()
-    problems = load_benchmark(cfg.benchmark, cfg.language)
-    language = problems[0].language
+    language = get_language(cfg.language)
+    problems, skipped = load_benchmark_with_skips(cfg.benchmark, language)
     if (why := language.toolchain_missing()) is not None:
         raise CodebabelError(why)
     selected = problems[: cfg.limit] if cfg.limit else problems
@@ -130,9 +147,19 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
     given: dict[Key, dict] = {}
     backend_name = prompt_format = None
     if cfg.reference:
+        if any(p.canonical_solution is None for p in selected):
+            raise CodebabelError(
+                f"--reference: {cfg.benchmark} in {language.display_name} has no reference solutions (only the "
+                f"Python original has them); --stub runs the translated harness with a default return value")
         identity, label = "reference", "reference"
-        given = {(p.task_id, 0): {"task_id": p.task_id, "sample": 0, "completion": p.canonical_solution or ""}
+        given = {(p.task_id, 0): {"task_id": p.task_id, "sample": 0, "completion": p.canonical_solution}
                  for p in selected}
+    elif cfg.stub:
+        if any(p.stub is None for p in selected):
+            raise CodebabelError(f"--stub: {cfg.benchmark} in {language.display_name} is the original, with no "
+                                 "stub bodies; use --reference")
+        identity, label = "stub", "stub"
+        given = {(p.task_id, 0): {"task_id": p.task_id, "sample": 0, "completion": p.stub} for p in selected}
     elif cfg.completions is not None:
         given = read_completions_file(cfg.completions, {p.task_id: p for p in problems})
         given = {k: v for k, v in given.items() if k[0] in by_id}
@@ -147,7 +174,8 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
                                          cfg.backend)
         prompt_format = source.default_prompt_format if cfg.prompt_format == "auto" else cfg.prompt_format
     store = RunStore(
-        Path(cfg.results_dir), run_settings(cfg, language.name, identity, backend_name, prompt_format),
+        Path(cfg.results_dir),
+        run_settings(cfg, language.name, identity, backend_name, prompt_format, benchmark_digest(problems)),
         f"{cfg.benchmark}-{language.name}-{label}",
     )
     if store.results.dropped_partial or store.completions.dropped_partial:
@@ -181,10 +209,7 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
             for start in range(0, len(todo_gen), chunk):
                 part = todo_gen[start:start + chunk]
                 if backend is None:
-                    from codebabel.generate.base import make_backend
-
-                    backend = make_backend(source, adapter=cfg.adapter, backend=cfg.backend, device=cfg.device,
-                                           batch_size=cfg.batch_size)
+                    backend = _backend(source, cfg, backends)
                 ts = time.monotonic()
                 _generate(store, backend, part, cfg, prompt_format, source.chat_instruction, progress, bar_gen)
                 gen_s += time.monotonic() - ts
@@ -202,6 +227,8 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
         results_path=str(store.results_path),
         benchmark=cfg.benchmark,
         language=language.name,
+        translated=len(problems),
+        untranslated={s.task_id: s.reason for s in skipped},
         source=label,
         backend=backend_name,
         prompt_format=prompt_format,
@@ -211,6 +238,75 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
     )
     store.write_summary(summary)
     return summary
+
+
+def _backend(source, cfg: EvalConfig, cache: dict | None):
+    from codebabel.generate.base import make_backend
+
+    key = (source.identity, cfg.adapter, cfg.backend, cfg.device, cfg.batch_size)
+    if cache is not None and key in cache:
+        return cache[key]
+    backend = make_backend(source, adapter=cfg.adapter, backend=cfg.backend, device=cfg.device,
+                           batch_size=cfg.batch_size)
+    if cache is not None:
+        cache[key] = backend
+    return backend
+
+
+def languages_of(spec: str) -> list[Language]:
+    """``all``, one name, or a comma-separated list of names/aliases/extensions (duplicates once)."""
+    if spec.strip().lower() == "all":
+        return list(all_languages())
+    langs: list[Language] = []
+    for part in spec.split(","):
+        if part.strip():
+            lang = get_language(part)
+            if lang not in langs:
+                langs.append(lang)
+    if not langs:
+        raise CodebabelError(f"--language {spec!r}: name at least one language, or 'all'")
+    return langs
+
+
+def evaluate_languages(cfg: EvalConfig, console: Console | None = None) -> dict:
+    """``--language all`` (or a list): one evaluation per language, one combined summary.
+
+    Languages whose toolchain is missing are listed with the reason instead of failing the whole run.
+    The combined summary is written to ``<results_dir>/<benchmark>-languages-<source>-<hash>.json``.
+    """
+    from dataclasses import replace
+
+    from codebabel.evaluate.results import atomic_write_text
+
+    console = console or Console(stderr=True)
+    langs = languages_of(cfg.language)
+    if cfg.completions is not None and len(langs) > 1:
+        raise CodebabelError("--completions holds one language's samples: pass a single --language with it")
+    backends: dict = {}
+    rows: list[dict] = []
+    for lang in langs:
+        why = lang.toolchain_missing()
+        if why is None and (cfg.reference or cfg.stub):
+            problems, _ = load_benchmark_with_skips(cfg.benchmark, lang)
+            if cfg.reference and any(p.canonical_solution is None for p in problems):
+                why = "no reference solutions (translated benchmark)"
+            if cfg.stub and any(p.stub is None for p in problems):
+                why = "no stub bodies (the original benchmark)"
+        if why is not None:
+            rows.append({"language": lang.name, "display_name": lang.display_name, "not_run": why})
+            console.print(f"[yellow]skip[/] {lang.display_name}: {why}", highlight=False, soft_wrap=True)
+            continue
+        console.print(f"[bold]{lang.display_name}[/]")
+        summary = evaluate(replace(cfg, language=lang.name), console=console, backends=backends)
+        rows.append({"display_name": lang.display_name, **summary})
+    ran = [r for r in rows if "not_run" not in r]
+    source = ran[0]["source"] if ran else "none"
+    key = hashlib.sha256(json.dumps([r.get("run_dir", r["language"]) for r in rows]).encode()).hexdigest()[:12]
+    path = Path(cfg.results_dir) / f"{cfg.benchmark}-languages-{source}-{key}.json"
+    combined = {"benchmark": cfg.benchmark, "source": source, "languages": rows, "summary_path": str(path)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(combined, indent=2) + "\n")
+    return combined
 
 
 def _generate(store: RunStore, backend, part: list[Problem], cfg: EvalConfig, prompt_format: str,

@@ -171,11 +171,16 @@ def target_doc(a: Analysis, lang: Language, name: str) -> tuple[str, ...]:
             call = _translate_example_call(m.group(2), a, lang, name)
             nxt = lines[i + 1] if i + 1 < len(lines) else None
             expected = None
-            if call is not None and nxt is not None and not _EXAMPLE.match(nxt) and nxt.strip():
-                expected = _translate_value(nxt.strip(), a.returns, lang)
+            if call is not None:
+                if nxt is None or not nxt.strip() or _EXAMPLE.match(nxt):
+                    expected = _render(None, a.returns, lang)  # doctest prints nothing for None
+                    consumed = 2 if nxt is not None and not nxt.strip() else 1
+                else:
+                    expected = _translate_value(nxt.strip(), a.returns, lang)
+                    consumed = 2
             if call is not None and expected is not None:
-                out += [f"{m.group(1)}>>> {call}", f"{nxt[: len(nxt) - len(nxt.lstrip())]}{expected}"]
-                i += 2
+                out += [f"{m.group(1)}>>> {call}", f"{m.group(1)}{expected}"]
+                i += consumed
                 continue
             out.append(line)
         else:
@@ -227,8 +232,18 @@ def _render(v, t: Type, lang: Language) -> str | None:
 def _reword(line: str, terms: dict[str, str]) -> str:
     if not terms:
         return line
-    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(terms, key=len, reverse=True)) + r")\b")
-    return pattern.sub(lambda m: terms[m.group(1)], line)
+    words = "|".join(re.escape(k) for k in sorted(terms, key=len, reverse=True))
+    pattern = re.compile(r"\b(?:(a|an|A|An) )?(" + words + r")\b")
+
+    def sub(m: re.Match) -> str:
+        new = terms[m.group(2)]
+        article = m.group(1)
+        if article:  # "a list" -> "an array"
+            article = article[0] + ("n" if new[:1].lower() in "aeiou" else "")
+            return f"{article} {new}"
+        return new
+
+    return pattern.sub(sub, line)
 
 
 # -- whole benchmarks -------------------------------------------------------------------------------------------
