@@ -131,10 +131,10 @@ def analyse(problem, cases: tuple[TestCase, ...]) -> Analysis:
         params.append(Param(a.arg, t))
     observed_ret = unify_all(of_value(c.expected) for c in cases)
     returns = settle(refine(from_annotation(fn.returns), observed_ret))
-    cases = tuple(TestCase(tuple(coerce(v, p.type) for v, p in zip(c.args, params)), coerce(c.expected, returns))
+    cases = tuple(TestCase(tuple(coerce(v, p.type) for v, p in zip(c.args, params, strict=False)), coerce(c.expected, returns))
                   for c in cases)
     for c in cases:
-        for v, p in zip(c.args, params):
+        for v, p in zip(c.args, params, strict=False):
             _check_value(v, p.type, f"argument {p.name}")
         _check_value(c.expected, returns, "return value")
     return Analysis(problem.task_id, fn.name, tuple(params), returns, doc, cases)
@@ -200,7 +200,7 @@ def _translate_example_call(src: str, a: Analysis, lang: Language, name: str) ->
             and len(node.args) == len(a.params) and not node.keywords):
         return None
     rendered = []
-    for arg, p in zip(node.args, a.params):
+    for arg, p in zip(node.args, a.params, strict=False):
         try:
             v = ast.literal_eval(arg)
         except (ValueError, SyntaxError, TypeError):

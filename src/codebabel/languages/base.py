@@ -132,7 +132,7 @@ class Language(ABC):
 
     def translate(self, sig: Signature, cases: Sequence[TestCase]) -> Translation:
         """Prompt, test harness and stub completion for one function; raises :class:`Untranslatable`."""
-        tests = [(self.call(sig.name, [self.literal(a, p.type) for a, p in zip(c.args, sig.params)]),
+        tests = [(self.call(sig.name, [self.literal(a, p.type) for a, p in zip(c.args, sig.params, strict=False)]),
                   self.literal(c.expected, sig.returns)) for c in cases]
         return Translation(self.prompt(sig), self.test_harness(sig, tests), self.stub(sig))
 

@@ -187,7 +187,7 @@ def unify(a: Type, b: Type) -> Type:
         return dict_of(unify(a.key, b.key), unify(a.value, b.value))
     if a.kind == b.kind == "tuple":
         if len(a.args) == len(b.args):
-            return tuple_of(*(unify(x, y) for x, y in zip(a.args, b.args)))
+            return tuple_of(*(unify(x, y) for x, y in zip(a.args, b.args, strict=False)))
         return list_of(unify_all((*a.args, *b.args)))  # tuples of several lengths: a sequence
     if {a.kind, b.kind} == {"tuple", "list"}:
         tup, lst = (a, b) if a.kind == "tuple" else (b, a)
@@ -202,7 +202,7 @@ def refine(annotated: Type, observed: Type) -> Type:
     if annotated.kind == "tuple" and not annotated.args:  # bare Tuple
         return observed if observed.kind in ("tuple", "list") else annotated
     if annotated.kind == observed.kind and len(annotated.args) == len(observed.args):
-        return Type(annotated.kind, tuple(refine(a, o) for a, o in zip(annotated.args, observed.args)))
+        return Type(annotated.kind, tuple(refine(a, o) for a, o in zip(annotated.args, observed.args, strict=False)))
     if annotated.kind == "optional" and observed.kind != "optional" and observed != NONE:
         return optional(refine(annotated.elem, observed))
     return annotated
@@ -239,7 +239,7 @@ def conforms(v: Any, t: Type) -> bool:
     if k == "list":
         return isinstance(v, (list, tuple)) and all(conforms(x, t.elem) for x in v)
     if k == "tuple":
-        return isinstance(v, tuple) and len(v) == len(t.args) and all(conforms(x, u) for x, u in zip(v, t.args))
+        return isinstance(v, tuple) and len(v) == len(t.args) and all(conforms(x, u) for x, u in zip(v, t.args, strict=False))
     if k == "dict":
         return isinstance(v, dict) and all(conforms(a, t.key) and conforms(b, t.value) for a, b in v.items())
     return False
