@@ -1,0 +1,238 @@
+"""Bash: MultiPL-E's ``sh`` target, where every value is a string, run with ``bash``.
+
+Encoding (MultiPL-E's): the function reads its arguments as strings ``$1 $2 ...`` and echoes its result.
+Numbers are decimal strings, booleans ``true``/``false``, None ``None``; a list or tuple is a space-separated
+string (``"1 2 3"``, empty: ``""``), a list of lists or tuples is newline-separated rows of space-separated
+items, and a dict is a two-column CSV, one ``key,value`` line per entry. A value with no such encoding (a
+list element that is empty or holds whitespace, deeper nesting, a dict inside a list, a dict value with a
+newline or a key with a comma) raises Untranslatable, so the problem is skipped with that reason (MultiPL-E
+skips the same problems).
+
+The prompt ends inside ``name() {`` and the stop token ``\\n}`` cuts the closing brace, which the harness
+supplies. Each test runs ``out=$(name args)`` (a subshell: ``exit`` in the function cannot skip the tests)
+and compares the output by the return type: strings, numbers and booleans exactly; lists by their words,
+so spaces and newlines between items are alike; nested lists row by row; dicts as sorted lines; anything
+holding a float token by token, numbers within FLOAT_TOLERANCE (awk). A wrong output is an assertion failure,
+or a runtime error where the function also exited non-zero. ``bash -n`` checks the syntax first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from codebabel.execute.sandbox import ExecResult
+from codebabel.execute.status import Status
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.types import Type, Untranslatable
+
+_WORDS = r"""__codebabel_words() {
+  local IFS=$' \t\n'
+  set -f
+  set -- $1
+  set +f
+  printf '%s' "$*"
+}
+"""
+
+_LINES = _WORDS + r"""__codebabel_lines() {
+  local line
+  local -a rows=()
+  while IFS= read -r line || [[ -n $line ]]; do rows+=("$(__codebabel_words "$line")"); done <<< "$1"
+  local IFS=$'\n'
+  printf '%s' "${rows[*]}"
+}
+"""
+
+#: the comparison of each mode: ``__codebabel_eq actual expected`` succeeds when they are equal
+_EQ = {
+    "exact": '__codebabel_eq() { [[ "$1" == "$2" ]]; }\n',
+    "words": _WORDS + '__codebabel_eq() { [[ "$(__codebabel_words "$1")" == "$(__codebabel_words "$2")" ]]; }\n',
+    "lines": _LINES + '__codebabel_eq() { [[ "$(__codebabel_lines "$1")" == "$(__codebabel_lines "$2")" ]]; }\n',
+    "dict": _LINES + r"""__codebabel_sorted() { __codebabel_lines "$1" | LC_ALL=C sort; }
+__codebabel_eq() { [[ "$(__codebabel_sorted "$1")" == "$(__codebabel_sorted "$2")" ]]; }
+""",
+    "float": r"""__codebabel_eq() {
+  __codebabel_a="$1" __codebabel_b="$2" awk 'BEGIN {
+    na = split(ENVIRON["__codebabel_a"], a); nb = split(ENVIRON["__codebabel_b"], b)
+    if (na != nb) exit 1
+    num = "^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$"
+    for (i = 1; i <= na; i++) {
+      if (a[i] == b[i]) continue
+      if (a[i] !~ num || b[i] !~ num) exit 1
+      d = (a[i] + 0) - (b[i] + 0)
+      if (d < 0) d = -d
+      if (d > TOL) exit 1
+    }
+    exit 0
+  }'
+}
+""".replace("TOL", repr(FLOAT_TOLERANCE)),
+}
+
+_CHECK = f"""__codebabel_check() {{
+  if ! __codebabel_eq "$3" "$4"; then
+    if [[ $2 -ne 0 ]]; then
+      printf 'codebabel: test %s: the function exited with status %s and printed %q\\n' "$1" "$2" "$3" >&2
+      exit 1
+    fi
+    printf '{ASSERT_MARKER} test %s: got %q, want %q\\n' "$1" "$3" "$4" >&2
+    exit 1
+  fi
+}}
+"""
+
+_WHITESPACE = (" ", "\t", "\n", "\r", "\v", "\f")
+
+
+def _quote(s: str) -> str:
+    """``s`` as one shell word: double-quoted, or ANSI-C quoted ($'...') where it holds control characters."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in s):
+        escapes = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+        body = "".join(escapes.get(c, c if 32 <= ord(c) != 127 else f"\\x{ord(c):02x}") for c in s)
+        return f"$'{body}'"
+    return '"' + "".join("\\" + c if c in '\\"$`' else c for c in s) + '"'
+
+
+def _scalar(v: Any) -> str:
+    if v is None:
+        return "None"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float, str)):
+        return repr(v) if isinstance(v, float) else str(v)
+    raise Untranslatable(f"no Bash encoding for a value of Python type {type(v).__name__}")
+
+
+def _item(v: Any, where: str, any_elems: bool, in_tuple: bool) -> str:
+    """A list or tuple element: a scalar (or, in a list of Python "any" values, a container's str())."""
+    if isinstance(v, (list, tuple, dict)):
+        s = str(v) if any_elems else None
+        if s is None or any(w in s for w in _WHITESPACE):
+            raise Untranslatable(f"{where} holds a {type(v).__name__}, which a flat list cannot encode")
+        return s
+    s = _scalar(v)
+    if s == "" and not in_tuple:
+        raise Untranslatable(f"{where} has an empty string element, which a space-separated list loses")
+    if "\n" in s:
+        raise Untranslatable(f"{where} has an element with a newline, which a separated list cannot keep")
+    return s
+
+
+def _holds_any_list(t: Type) -> bool:
+    """Whether ``t`` is (or, through optional/union, holds) a list of Python "any" values."""
+    if t.kind == "list":
+        return t.elem.kind == "any"
+    return t.kind in ("optional", "union") and any(_holds_any_list(a) for a in t.args)
+
+
+def encode(value: Any, t: Type) -> str:
+    """A Python value as the string MultiPL-E's sh target passes or echoes for it (see the module doc)."""
+    if isinstance(value, (list, tuple)):
+        any_elems = _holds_any_list(t)
+        if not any_elems and any(isinstance(v, (list, tuple)) for v in value):
+            if not all(isinstance(v, (list, tuple)) for v in value):
+                raise Untranslatable("a list mixing lists and scalars has no newline/space-separated encoding")
+            rows = [[_item(x, "a nested list", False, isinstance(row, tuple)) for x in row] for row in value]
+            if any(w in x for row in rows for x in row for w in _WHITESPACE):
+                raise Untranslatable("a nested list has an element with whitespace, which its rows cannot keep")
+            return "\n".join(" ".join(row) for row in rows)
+        items = [_item(v, "a list", any_elems, isinstance(value, tuple)) for v in value]
+        # MultiPL-E's space-separated list, except where an item holds whitespace: one item per line
+        return ("\n" if any(w in x for x in items for w in _WHITESPACE) else " ").join(items)
+    if isinstance(value, dict):
+        lines = []
+        for k, v in value.items():
+            if isinstance(v, (list, tuple, dict)):
+                raise Untranslatable("a dict whose values are containers has no two-column CSV encoding")
+            key, val = _scalar(k), _scalar(v)
+            if "," in key or "\n" in key or "\n" in val:
+                raise Untranslatable(f"dict entry {k!r}: {v!r} does not fit one key,value CSV line")
+            lines.append(f"{key},{val}")
+        return "\n".join(lines)
+    return _scalar(value)
+
+
+def _mode(t: Type) -> str:
+    if t.contains("float"):
+        return "float"
+    if t.contains("dict"):
+        return "dict"
+    if t.contains("list") or t.contains("tuple"):
+        inner = [a for a in t.args if a.kind in ("list", "tuple")] if t.kind in ("list", "tuple") else []
+        return "lines" if inner else "words"
+    return "exact"
+
+
+def _describe(t: Type) -> str:
+    if t.kind == "list" and t.elem.kind in ("list", "tuple"):
+        return "a newline-separated, space-separated list"
+    if t.kind in ("list", "tuple"):
+        return "a space-separated list"
+    if t.kind == "dict":
+        return "a two column CSV in key,value order"
+    return {"int": "an integer", "float": "a floating point", "str": "a string",
+            "bool": 'a boolean ("true" or "false")'}.get(t.kind, "an argument")
+
+
+class Bash(Language):
+    name = "sh"
+    display_name = "Bash"
+    aliases = ("bash", "shell")
+    extensions = (".sh", ".bash")
+    fence = "bash"
+    stop_tokens = ("\n}",)
+    apt_packages = ("bash", "mawk", "coreutils")
+    toolchain = ("bash", "awk")
+    tree_sitter = "bash"
+    # MultiPL-E's terms.csv row for Bash
+    doc_terms = {"tuple": "list", "tuples": "lists", "dictionary": "CSV", "dictionaries": "CSVs",
+                 "True": "true", "False": "false"}
+    reserved = frozenset({"if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while", "until",
+                          "do", "done", "in", "function", "time", "coproc", "echo", "printf", "read", "test",
+                          "local", "return", "exit", "set", "shift", "eval", "exec", "source", "true", "false",
+                          "declare", "export", "unset", "let", "type", "command", "builtin", "trap", "wait"})
+    syntax_error_patterns = (r"syntax error near unexpected token", r"syntax error: unexpected end of file",
+                             r"unexpected EOF while looking for matching")
+
+    # -- translation ------------------------------------------------------------------------------------------
+    def prompt(self, sig: Signature) -> str:
+        doc = self.comment(sig.doc, "#")
+        params = "".join(f"# ${i} is {_describe(p.type)}\n" for i, p in enumerate(sig.params, 1))
+        if params:
+            params = "#\n" + params
+        return f"#!/bin/bash\n{doc}{params}{sig.name}() {{\n"
+
+    def call(self, name: str, args: Sequence[str]) -> str:
+        return f"$({' '.join((name, *args))})"
+
+    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
+        lines = ["}", "", _EQ[_mode(sig.returns)] + _CHECK]
+        lines += [f'__codebabel_out={call}; __codebabel_check {i} $? "$__codebabel_out" {expected}'
+                  for i, (call, expected) in enumerate(tests, 1)]
+        lines.append(f'echo "{DONE_MARKER}"')
+        return "\n".join(lines)
+
+    def stub(self, sig: Signature) -> str:
+        return f"    echo {self.default_literal(sig.returns)}\n"
+
+    def literal(self, value: Any, t: Type) -> str:
+        # everything is a string: rendered by the value's own Python type, as MultiPL-E does
+        return _quote(encode(value, t))
+
+    # -- execution --------------------------------------------------------------------------------------------
+    def run_spec(self, program: str) -> RunSpec:
+        # bash -n parses the whole script without running it: syntax errors get their own status
+        return RunSpec(files={"main.sh": program}, compile=["bash", "-n", "main.sh"], run=["bash", "main.sh"])
+
+    def classify(self, result: ExecResult) -> Status:
+        # bash -n already found the syntax errors: at run time, "syntax error" is an arithmetic expression's
+        # runtime failure (`(( 1 + ))`), so only the markers and the exit decide
+        common = self.common_status(result)
+        if common is not None:
+            return common
+        if result.returncode == 0 and DONE_MARKER in result.stdout:
+            return Status.OK
+        if ASSERT_MARKER in result.stderr:
+            return Status.ASSERTION_FAILED
+        return Status.RUNTIME_ERROR

@@ -1,0 +1,200 @@
+"""Perl 5: MultiPL-E's ``pl`` target, dynamically typed, run with ``perl``.
+
+Layout as in MultiPL-E: the docstring as ``#`` comments, then ``sub f {`` and ``    my($x, $y) = @_;``; the
+completion writes the rest of the body and closes it with ``}``. Values are rendered by their own Python
+type, as MultiPL-E does: lists and tuples become array references ``[1, 2]``, dicts hash references
+``{"a" => 1}``, ``None`` ``undef``, ``True`` ``1`` and ``False`` ``""`` (Perl's own true and false).
+
+Parameters called ``a`` or ``b`` are renamed ``$a_`` / ``$b_``: ``my($a, $b) = @_;`` (MultiPL-E's prompt
+for HumanEval/11, /97, /154, ...) silently breaks every ``sort { $a <=> $b }`` in the body, which then
+compares the parameters instead of the elements.
+
+Each call runs in scalar context (``scalar(f(...))``): a bare ``return;`` is ``undef`` there, and a list
+return cannot spill into the harness's arguments. The harness's deep equality follows the function's return
+type, because Perl values do not say what they are:
+
+* int / float: both defined numbers (``looks_like_number``) within FLOAT_TOLERANCE, so ``2`` equals
+  ``2.0`` and ``"2"``;
+* str: a defined non-reference, compared with ``eq``;
+* bool: by truthiness, as Perl code tests it (``1``, ``!!1`` and ``"yes"`` are true; ``""``, ``0``,
+  ``"0"`` and ``undef`` are false);
+* list / tuple: array references of the same length, element by element with the element types;
+* dict: hash references with the same keys, values compared with the value type;
+* optional: ``undef`` where ``None`` is expected, else the inner type;
+* union / any (HumanEval/22, /95, /103, /125, /137): by the expected value's shape — numbers numerically when
+  both sides look like numbers, other scalars with ``eq``, references recursively.
+
+``perl -c`` compiles first (it runs ``BEGIN`` blocks and ``use``, as the real run would): "syntax error at",
+unterminated strings and unbalanced brackets are syntax errors; anything else it rejects (a missing module,
+``use strict`` violations, a ``die`` in ``BEGIN``) is a compile error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.types import Type, Untranslatable
+
+_HARNESS = f"""use Scalar::Util ();
+
+sub __codebabel_num_eq {{
+    my ($got, $exp) = @_;
+    return defined($got) && !ref($got) && Scalar::Util::looks_like_number($got)
+        && ($got == $exp || abs($got - $exp) < {FLOAT_TOLERANCE});
+}}
+
+sub __codebabel_eq {{
+    my ($got, $exp, $t) = @_;
+    if (ref($t) eq "ARRAY") {{
+        my ($kind, @args) = @$t;
+        if ($kind eq "optional") {{
+            return !defined($got) if !defined($exp);
+            return __codebabel_eq($got, $exp, $args[0]);
+        }}
+        if ($kind eq "list" || $kind eq "tuple") {{
+            return 0 unless ref($got) eq "ARRAY" && @$got == @$exp;
+            for my $i (0 .. $#$exp) {{
+                return 0 unless __codebabel_eq($got->[$i], $exp->[$i], $kind eq "list" ? $args[0] : $args[$i]);
+            }}
+            return 1;
+        }}
+        if ($kind eq "dict") {{
+            return 0 unless ref($got) eq "HASH" && keys(%$got) == keys(%$exp);
+            for my $k (keys %$exp) {{
+                return 0 unless exists($got->{{$k}}) && __codebabel_eq($got->{{$k}}, $exp->{{$k}}, $args[1]);
+            }}
+            return 1;
+        }}
+        return 0;
+    }}
+    return ($got ? 1 : 0) == ($exp ? 1 : 0) if $t eq "bool";
+    return __codebabel_num_eq($got, $exp) if $t eq "int" || $t eq "float";
+    return defined($got) && !ref($got) && $got eq $exp if $t eq "str";
+    return !defined($got) if $t eq "none";
+    # any: by the shape of the expected value
+    return !defined($got) if !defined($exp);
+    if (ref($exp) eq "ARRAY") {{
+        return 0 unless ref($got) eq "ARRAY" && @$got == @$exp;
+        for my $i (0 .. $#$exp) {{ return 0 unless __codebabel_eq($got->[$i], $exp->[$i], "any"); }}
+        return 1;
+    }}
+    if (ref($exp) eq "HASH") {{
+        return 0 unless ref($got) eq "HASH" && keys(%$got) == keys(%$exp);
+        for my $k (keys %$exp) {{
+            return 0 unless exists($got->{{$k}}) && __codebabel_eq($got->{{$k}}, $exp->{{$k}}, "any");
+        }}
+        return 1;
+    }}
+    return 0 if !defined($got) || ref($got);
+    return __codebabel_num_eq($got, $exp)
+        if Scalar::Util::looks_like_number($got) && Scalar::Util::looks_like_number($exp);
+    return $got eq $exp;
+}}
+
+sub __codebabel_check {{
+    my ($i, $got, $exp, $t) = @_;
+    return if __codebabel_eq($got, $exp, $t);
+    print STDERR "{ASSERT_MARKER} test $i\\n";
+    exit 1;
+}}
+"""
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "$": "\\$", "@": "\\@", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_INT64 = 2**63
+
+
+def _string(s: str) -> str:
+    out = []
+    for ch in s:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) >= 0x7F:
+            out.append(f"\\x{{{ord(ch):x}}}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _type_spec(t: Type) -> str:
+    """The return type as the Perl value the harness's __codebabel_eq reads."""
+    k = t.kind
+    if k in ("int", "float", "str", "bool", "none"):
+        return f'"{k}"'
+    if k in ("list", "optional"):
+        return f'["{k}", {_type_spec(t.elem)}]'
+    if k in ("tuple", "dict"):
+        return f'["{k}", ' + ", ".join(_type_spec(a) for a in t.args) + "]"
+    return '"any"'  # union, any
+
+
+class Perl(Language):
+    name = "pl"
+    display_name = "Perl"
+    aliases = ("perl",)
+    extensions = (".pl", ".pm")
+    fence = "perl"
+    # MultiPL-E's humaneval_to_pl.py
+    stop_tokens = ("\nsub", "\n#", "\n\n")
+    apt_packages = ("perl",)
+    toolchain = ("perl",)
+    tree_sitter = "perl"
+    # MultiPL-E's terms.csv row for Perl
+    doc_terms = {"list": "array", "lists": "arrays", "tuple": "array", "tuples": "arrays", "dictionary": "hash",
+                 "dictionaries": "hashes", "None": "undef", "True": "1", "False": "''"}
+    # $a and $b are sort's variables (see the module docstring); the rest cannot name a sub. Quote-like
+    # operators (q, qq, qw, qr, m, s, tr, y) would break a sub of that name too, but they are fine as
+    # parameters ($s, $m, $y are HumanEval parameters), so they are not renamed.
+    reserved = frozenset({"a", "b", "if", "elsif", "else", "unless", "while", "until", "for", "foreach", "do",
+                          "sub", "my", "our", "local", "state", "return", "last", "next", "redo", "goto",
+                          "package", "use", "no", "require", "BEGIN", "END", "INIT", "CHECK", "UNITCHECK",
+                          "DESTROY", "AUTOLOAD", "and", "or", "not", "xor", "eq", "ne", "lt", "gt", "le", "ge",
+                          "cmp", "__END__", "__DATA__"})
+    syntax_error_patterns = (r"\bsyntax error at ", r"^Can't find string terminator ",
+                             r"^Missing right curly or square bracket", r"^Unmatched right curly bracket",
+                             r"^Unmatched right square bracket", r"^Missing \$ on loop variable",
+                             r"^Illegal declaration of ")
+    memory_error_patterns = (r"^Out of memory", r"^panic: .*(?:malloc|realloc|memory)")
+
+    # -- translation ------------------------------------------------------------------------------------------
+    def prompt(self, sig: Signature) -> str:
+        params = ", ".join(f"${p.name}" for p in sig.params)
+        unpack = f"    my({params}) = @_;\n" if sig.params else ""
+        return f"{self.comment(sig.doc, '#')}sub {sig.name} {{\n{unpack}"
+
+    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
+        spec = _type_spec(sig.returns)
+        lines = [_HARNESS]
+        lines += [f"__codebabel_check({i}, scalar({call}), {expected}, {spec});"
+                  for i, (call, expected) in enumerate(tests, 1)]
+        lines.append(f'print "{DONE_MARKER}\\n";')
+        return "\n".join(lines)
+
+    def stub(self, sig: Signature) -> str:
+        return f"    return {self.default_literal(sig.returns)};\n}}\n"
+
+    def literal(self, value: Any, t: Type) -> str:
+        # dynamically typed: rendered by the value's own Python type, as in MultiPL-E
+        if value is None:
+            return "undef"
+        if isinstance(value, bool):
+            return "1" if value else '""'
+        if isinstance(value, int):
+            if not -_INT64 < value < _INT64:
+                raise Untranslatable(f"integer {value} does not fit Perl's 64-bit integers")
+            return str(value)
+        if isinstance(value, float):
+            return repr(value)
+        if isinstance(value, str):
+            return _string(value)
+        if isinstance(value, (list, tuple)):
+            return "[" + ", ".join(self.literal(v, t) for v in value) + "]"
+        if isinstance(value, dict):
+            # keys are strings in Perl; an int key is written as a number, which Perl stringifies the same way
+            return "{" + ", ".join(f"{self.literal(k, t)} => {self.literal(v, t)}" for k, v in value.items()) + "}"
+        raise TypeError(f"no Perl literal for {value!r}")
+
+    # -- execution --------------------------------------------------------------------------------------------
+    def run_spec(self, program: str) -> RunSpec:
+        return RunSpec(files={"main.pl": program}, compile=["perl", "-c", "main.pl"], run=["perl", "main.pl"])

@@ -1,0 +1,155 @@
+"""PHP: MultiPL-E's ``php`` target, dynamically typed, syntax-checked with ``php -l``, run with ``php``.
+
+Lists, tuples and dicts are all PHP arrays (``array(...)``, as MultiPL-E writes them). The harness compares
+deeply: numbers within FLOAT_TOLERANCE (an int result equals an equal float, as in Python), an expected list
+by its values in order (so ``array_filter``'s kept keys do not matter), an expected dict by its keys in any
+order, everything else with ``===``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.types import Type, Untranslatable
+
+_HARNESS = f"""function __codebabel_eq($a, $b) {{
+    if ((is_int($a) || is_float($a)) && (is_int($b) || is_float($b))) {{
+        return $a == $b || abs($a - $b) < {FLOAT_TOLERANCE};
+    }}
+    if (is_array($a) && is_array($b)) {{
+        if (count($a) !== count($b)) {{
+            return false;
+        }}
+        if (array_is_list($b)) {{
+            $a = array_values($a);
+            foreach ($b as $i => $x) {{
+                if (!__codebabel_eq($a[$i], $x)) {{
+                    return false;
+                }}
+            }}
+            return true;
+        }}
+        foreach ($b as $k => $x) {{
+            if (!array_key_exists($k, $a) || !__codebabel_eq($a[$k], $x)) {{
+                return false;
+            }}
+        }}
+        return true;
+    }}
+    return $a === $b;
+}}
+
+function __codebabel_check($ok, $i) {{
+    if (!$ok) {{
+        fwrite(STDERR, "{ASSERT_MARKER} test " . $i . "\\n");
+        exit(1);
+    }}
+}}
+"""
+
+#: errors and warnings go to stderr, once (the CLI default logs them there and may also display them)
+_INI = ("-d", "display_errors=stderr", "-d", "log_errors=0")
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "$": "\\$", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\v": "\\v",
+            "\f": "\\f", "\x1b": "\\e"}
+
+
+class PHP(Language):
+    name = "php"
+    display_name = "PHP"
+    aliases = ()
+    extensions = (".php",)
+    fence = "php"
+    stop_tokens = ("\nfunction", "\n?>", "\n//", "\n#")
+    apt_packages = ("php-cli",)
+    toolchain = ("php",)
+    tree_sitter = "php"
+    doc_terms = {"list": "array", "lists": "arrays", "dictionary": "associative array",
+                 "dictionaries": "associative arrays", "tuple": "array", "tuples": "arrays", "None": "null",
+                 "True": "true", "False": "false"}
+    #: keywords that cannot name a function (parameters are ``$``-prefixed, only ``$this`` is taken), and
+    #: built-in functions a benchmark function might be named after (PHP cannot redeclare them: HumanEval/23
+    #: is ``strlen``); function names are case-insensitive, so these are matched lower-case
+    reserved = frozenset({
+        "__halt_compiler", "abstract", "and", "array", "as", "break", "callable", "case", "catch", "class", "clone",
+        "const", "continue", "declare", "default", "die", "do", "echo", "else", "elseif", "empty", "enddeclare",
+        "endfor", "endforeach", "endif", "endswitch", "endwhile", "enum", "eval", "exit", "extends", "final",
+        "finally", "fn", "for", "foreach", "function", "global", "goto", "if", "implements", "include",
+        "include_once", "instanceof", "insteadof", "interface", "isset", "list", "match", "namespace", "new", "or",
+        "print", "private", "protected", "public", "readonly", "require", "require_once", "return", "static",
+        "switch", "this", "throw", "trait", "try", "unset", "use", "var", "while", "xor", "yield",
+        "abs", "array_sum", "array_product", "ceil", "count", "floor", "max", "min", "pow", "round", "sqrt", "sort",
+        "strlen", "strrev", "str_repeat", "ucfirst", "ucwords", "lcfirst", "implode", "explode", "levenshtein",
+        "similar_text", "soundex", "metaphone", "range", "intdiv", "fmod", "bin2hex", "decbin", "bindec", "dechex",
+        "hexdec", "octdec", "decoct", "base_convert", "gcd", "md5", "sha1", "crc32", "strtolower", "strtoupper",
+        "str_split", "array_reverse", "array_unique", "in_array", "is_numeric", "ord", "chr", "trim",
+    })
+    syntax_error_patterns = (r"^(?:PHP )?Parse error: ",)
+    memory_error_patterns = (r"Allowed memory size of \d+ bytes exhausted", r"^(?:PHP )?Fatal error: +Out of memory")
+
+    def safe_name(self, name: str) -> str:
+        return f"{name}_" if name.lower() in self.reserved else name
+
+    # -- translation ------------------------------------------------------------------------------------------
+    def prompt(self, sig: Signature) -> str:
+        params = ", ".join(f"${_param(p.name, self.reserved)}" for p in sig.params)
+        return f"<?php\n{self.comment(sig.doc, '//')}function {sig.name}({params}) {{\n"
+
+    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
+        lines = [_HARNESS]
+        lines += [f"__codebabel_check(__codebabel_eq({call}, {expected}), {i});"
+                  for i, (call, expected) in enumerate(tests, 1)]
+        lines.append(f'echo "{DONE_MARKER}\\n";')
+        return "\n".join(lines)
+
+    def stub(self, sig: Signature) -> str:
+        return f"    return {self.default_literal(sig.returns)};\n}}\n"
+
+    def literal(self, value: Any, t: Type) -> str:
+        # dynamically typed: a value renders by its own Python type (an int stays an int where the
+        # function's type is float), as the Python tests passed it
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            if not -2**63 < value < 2**63:
+                raise Untranslatable(f"integer {value} does not fit PHP's 64-bit int")
+            return str(value)
+        if isinstance(value, float):
+            return repr(value)
+        if isinstance(value, str):
+            return _string(value)
+        if isinstance(value, (list, tuple)):
+            return "array(" + ", ".join(self.literal(v, t) for v in value) + ")"
+        if isinstance(value, dict):
+            return "array(" + ", ".join(f"{self.literal(k, t)} => {self.literal(v, t)}"
+                                        for k, v in value.items()) + ")"
+        raise Untranslatable(f"no PHP literal for {value!r}")
+
+    # -- execution --------------------------------------------------------------------------------------------
+    def run_spec(self, program: str) -> RunSpec:
+        # php -l parses (and finds compile-time errors such as redeclared functions) without running
+        return RunSpec(files={"main.php": program}, compile=["php", *_INI, "-l", "main.php"],
+                       run=["php", *_INI, "-d", "memory_limit=1024M", "main.php"])
+
+
+def _param(name: str, reserved: frozenset[str]) -> str:
+    """A parameter's name: ``safe_name`` renamed it for the function's sake (``array`` -> ``array_``), but a
+    ``$``-prefixed parameter may be any name except ``$this``, and calls pass arguments by position."""
+    base = name[:-1] if name.endswith("_") and name[:-1].lower() in reserved else name
+    return name if base == "this" else base
+
+
+def _string(s: str) -> str:
+    out = []
+    for ch in s:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)  # other characters as UTF-8, the source file's encoding
+    return '"' + "".join(out) + '"'

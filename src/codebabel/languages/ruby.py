@@ -1,0 +1,144 @@
+"""Ruby: MultiPL-E's ``rb`` target, dynamically typed, run with ``ruby``.
+
+Layout as in MultiPL-E: the docstring as ``#`` comments, then ``def f(x, y)`` and a newline; the completion
+writes the body and closes it with ``end``. Parameter names are lower-cased where they start with a capital
+(``N`` -> ``n``): a capitalised name is a constant in Ruby and may not be a parameter (MultiPL-E lower-cases
+the whole list). Values are rendered by their own Python type: lists and tuples become arrays, dicts hashes
+(``{"a" => 1}``), ``None`` ``nil``.
+
+The harness compares with its own deep equality (numbers within FLOAT_TOLERANCE, so ``2`` equals ``2.0`` as in
+Python; arrays element-wise; hashes by keys and values; everything else with ``==``) instead of MultiPL-E's
+Test::Unit ``assert_equal``, which compares floats exactly and costs a gem load per program.
+
+Start-up: ``ruby`` loads RubyGems (and did_you_mean, error_highlight) before every program, about 60 ms of
+the 65 ms a trivial program takes. Programs therefore run with ``--disable-gems``; the standard library
+(``set``, ``digest``, ``json``, ...) needs no RubyGems, and the two bundled gems a HumanEval solution
+plausibly wants, ``prime`` and ``matrix``, are put on the load path directly (``-I``). ``ruby -c`` checks
+the syntax first, so a syntax error is its own status, found before any test runs.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.types import Type
+
+_HARNESS = f"""def __codebabel_eq(a, b)
+  if a.is_a?(Numeric) && b.is_a?(Numeric)
+    a == b || (a - b).abs < {FLOAT_TOLERANCE}
+  elsif a.is_a?(Array) && b.is_a?(Array)
+    a.length == b.length && a.each_index.all? {{ |i| __codebabel_eq(a[i], b[i]) }}
+  elsif a.is_a?(Hash) && b.is_a?(Hash)
+    a.length == b.length && a.all? {{ |k, v| b.key?(k) && __codebabel_eq(v, b[k]) }}
+  else
+    a == b
+  end
+end
+
+def __codebabel_check(i, got, expected)
+  return if __codebabel_eq(got, expected)
+  $stderr.puts("{ASSERT_MARKER} test " + i.to_s + ": got " + got.inspect + ", expected " + expected.inspect)
+  Kernel.exit!(1)
+end
+"""
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "#": "\\#", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+#: bundled gems (installed with Ruby, but loaded through RubyGems) put on the load path of every program
+_BUNDLED_GEMS = ("prime", "matrix")
+
+
+def _string(s: str) -> str:
+    out = []
+    for ch in s:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+@cache
+def _bundled_gem_dirs() -> tuple[str, ...]:
+    """The lib folders of the bundled gems in _BUNDLED_GEMS (newest version of each), all under /usr."""
+    dirs = []
+    for gem in _BUNDLED_GEMS:
+        found = sorted(glob.glob(f"/usr/lib/ruby/gems/*/gems/{gem}-*/lib"))
+        if found:
+            dirs.append(os.path.realpath(found[-1]))
+    return tuple(d for d in dirs if d.startswith("/usr/"))
+
+
+class Ruby(Language):
+    name = "rb"
+    display_name = "Ruby"
+    aliases = ("ruby",)
+    extensions = (".rb",)
+    fence = "ruby"
+    # MultiPL-E's humaneval_to_rb.py
+    stop_tokens = ("\nclass", "\ndef", "\n#", "\n\n")
+    apt_packages = ("ruby",)
+    toolchain = ("ruby",)
+    tree_sitter = "ruby"
+    # MultiPL-E's terms.csv row for Ruby
+    doc_terms = {"list": "array", "lists": "arrays", "tuple": "array", "tuples": "arrays",
+                 "dictionary": "hash", "dictionaries": "hashes", "None": "nil", "True": "true", "False": "false"}
+    reserved = frozenset({"BEGIN", "END", "alias", "and", "begin", "break", "case", "class", "def", "defined?",
+                          "do", "else", "elsif", "end", "ensure", "false", "for", "if", "in", "module", "next",
+                          "nil", "not", "or", "redo", "rescue", "retry", "return", "self", "super", "then",
+                          "true", "undef", "unless", "until", "when", "while", "yield", "__FILE__", "__LINE__",
+                          "__ENCODING__", "__method__"})
+    # ``ruby -c`` only parses: everything it reports ("main.rb:3: syntax error, unexpected ...", "unterminated
+    # string meets end of file", "formal argument cannot be a constant", ...) is a SyntaxError
+    syntax_error_patterns = (r"^main\.rb:\d+: (?!warning:)", r"\(SyntaxError\)$")
+    memory_error_patterns = (r"failed to allocate memory", r"\(NoMemoryError\)")
+
+    # -- translation ------------------------------------------------------------------------------------------
+    def prompt(self, sig: Signature) -> str:
+        params = ", ".join(self.safe_name(_local(p.name)) for p in sig.params)
+        return f"{self.comment(sig.doc, '#')}def {sig.name}({params})\n"
+
+    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
+        lines = [_HARNESS]
+        lines += [f"__codebabel_check({i}, {call}, {expected})" for i, (call, expected) in enumerate(tests, 1)]
+        lines.append(f'$stdout.puts("{DONE_MARKER}")')
+        return "\n".join(lines)
+
+    def stub(self, sig: Signature) -> str:
+        return f"  return {self.default_literal(sig.returns)}\nend\n"
+
+    def literal(self, value: Any, t: Type) -> str:
+        # dynamically typed: rendered by the value's own Python type, as in MultiPL-E
+        if value is None:
+            return "nil"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, float):
+            return repr(value)
+        if isinstance(value, str):
+            return _string(value)
+        if isinstance(value, (list, tuple)):
+            return "[" + ", ".join(self.literal(v, t) for v in value) + "]"
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{self.literal(k, t)} => {self.literal(v, t)}" for k, v in value.items()) + "}"
+        raise TypeError(f"no Ruby literal for {value!r}")
+
+    # -- execution --------------------------------------------------------------------------------------------
+    def run_spec(self, program: str) -> RunSpec:
+        includes = [f"-I{d}" for d in _bundled_gem_dirs()]
+        return RunSpec(files={"main.rb": program}, compile=["ruby", "--disable-gems", "-c", "main.rb"],
+                       run=["ruby", "--disable-gems", *includes, "main.rb"])
+
+
+def _local(name: str) -> str:
+    """A parameter name Ruby accepts: a leading capital would make it a constant."""
+    return name[:1].lower() + name[1:]

@@ -1,0 +1,223 @@
+"""Scala (Debian's Scala 2.11 on OpenJDK 17): MultiPL-E's ``scala`` target, compiled with the Scala compiler
+and run on the JVM with the Scala library on the class path.
+
+MultiPL-E's layout: ``import scala.math._``, ``import scala.collection.mutable._``, ``object Problem {``, the
+docstring as ``//`` comments and ``def f(a : A) : R = {``; the stop token ``"\\n    }\\n"`` cuts the
+method's closing brace, so the harness starts with it, adds the equality helper and ``main``, and closes the
+object. Types as in MultiPL-E (Long, String, Boolean, List, Map — mutable, by the import —, tuples, Option)
+except that Python floats are ``Double``; unions and ``Any`` are ``Any`` (MultiPL-E uses ``Either`` for
+two-member unions; ``Any`` also holds the three-member ones and compares with ``==``).
+
+The compiler is started as ``java ... scala.tools.nsc.Main`` rather than through the ``scalac`` shell script:
+the same compiler, with the JVM options of ``languages/java.py`` (C1 only, bounded reservations), which make
+it start about a third faster. Programs run with ``java -cp scala-library.jar:.``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from codebabel.execute.sandbox import Limits
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.java import (
+    JVM_COMPILER_OPTIONS,
+    JVM_ENV,
+    JVM_MEMORY_ERRORS,
+    JVM_OPTIONS,
+    any_type,
+    camel_case,
+    comment_safe,
+    float_literal,
+    jvm_adjust_limits,
+    long_literal,
+    string_literal,
+    value_member,
+)
+from codebabel.languages.types import Type, Untranslatable
+
+_IMPORTS = "import scala.math._\nimport scala.collection.mutable._\n"
+
+# ``Seq`` and ``Map`` name the mutable collections under MultiPL-E's import: the helper names the general ones.
+# Written with isInstanceOf and loops, not pattern matching and closures: scalac compiles it several times faster.
+_HELPERS = f"""    def __codebabelEq(a : Any, b : Any) : Boolean = {{
+        if (a.isInstanceOf[java.lang.Number] && b.isInstanceOf[java.lang.Number]) {{
+            val x = a.asInstanceOf[java.lang.Number]
+            val y = b.asInstanceOf[java.lang.Number]
+            if (x.isInstanceOf[java.lang.Double] || x.isInstanceOf[java.lang.Float]
+                || y.isInstanceOf[java.lang.Double] || y.isInstanceOf[java.lang.Float]) {{
+                val p = x.doubleValue
+                val q = y.doubleValue
+                p == q || java.lang.Math.abs(p - q) < {FLOAT_TOLERANCE}
+            }} else x.longValue == y.longValue
+        }} else if (a.isInstanceOf[scala.collection.Seq[_]] && b.isInstanceOf[scala.collection.Seq[_]]) {{
+            val x = a.asInstanceOf[scala.collection.Seq[Any]]
+            val y = b.asInstanceOf[scala.collection.Seq[Any]]
+            var ok = x.length == y.length
+            val i = x.iterator
+            val j = y.iterator
+            while (ok && i.hasNext) ok = __codebabelEq(i.next, j.next)
+            ok
+        }} else if (a.isInstanceOf[scala.collection.Map[_, _]] && b.isInstanceOf[scala.collection.Map[_, _]]) {{
+            val x = a.asInstanceOf[scala.collection.Map[Any, Any]]
+            val y = b.asInstanceOf[scala.collection.Map[Any, Any]]
+            var ok = x.size == y.size
+            val i = y.iterator
+            while (ok && i.hasNext) {{
+                val kv = i.next
+                ok = x.contains(kv._1) && __codebabelEq(x(kv._1), kv._2)
+            }}
+            ok
+        }} else if (a.isInstanceOf[Option[_]] && b.isInstanceOf[Option[_]]) {{
+            val x = a.asInstanceOf[Option[Any]]
+            val y = b.asInstanceOf[Option[Any]]
+            x.isDefined == y.isDefined && (x.isEmpty || __codebabelEq(x.get, y.get))
+        }} else if (a.isInstanceOf[Product] && b.isInstanceOf[Product] && a.getClass.getName.startsWith("scala.Tuple")) {{
+            val x = a.asInstanceOf[Product]
+            val y = b.asInstanceOf[Product]
+            var ok = x.getClass == y.getClass
+            var k = 0
+            while (ok && k < x.productArity) {{
+                ok = __codebabelEq(x.productElement(k), y.productElement(k))
+                k += 1
+            }}
+            ok
+        }} else a == b
+    }}
+    def __codebabelCheck(ok : Boolean, test : Int) : Unit = {{
+        if (!ok) {{
+            System.err.println("{ASSERT_MARKER} test " + test)
+            System.exit(1)
+        }}
+    }}
+"""
+
+_TYPES = {"int": "Long", "float": "Double", "bool": "Boolean", "str": "String"}
+
+
+class Scala(Language):
+    name = "scala"
+    display_name = "Scala"
+    extensions = (".scala", ".sc")
+    fence = "scala"
+    stop_tokens = ("\n    }\n",)
+    apt_packages = ("scala", "openjdk-17-jdk-headless")
+    toolchain = ("scalac", "java")
+    tree_sitter = "scala"
+    doc_terms = {"array": "list", "arrays": "lists", "dictionary": "map", "dictionaries": "maps", "True": "true",
+                 "False": "false"}
+    reserved = frozenset({
+        "abstract", "case", "catch", "class", "def", "do", "else", "extends", "false", "final", "finally",
+        "for", "forSome", "if", "implicit", "import", "lazy", "macro", "match", "new", "null", "object",
+        "override", "package", "private", "protected", "return", "sealed", "super", "this", "throw", "trait",
+        "try", "true", "type", "val", "var", "while", "with", "yield", "_", "main", "Problem"})
+    # scalac 2.11: "Problem.scala:5: error: ';' expected but ')' found."
+    syntax_error_patterns = (
+        r"error: .* expected but .* found", r"error: illegal start of ", r"error: unclosed ",
+        r"error: expected class or object definition", r"error: illegal character",
+        r"error: Invalid literal number", r"error: malformed ", r"error: invalid escape character",
+        r"error: unbound placeholder parameter", r"error: incomplete ",
+    )
+    type_error_patterns = (
+        r"error: type mismatch", r"error: overloaded method .* cannot be applied to",
+        r"error: .* does not take (type )?parameters", r"error: too many arguments",
+        r"error: not enough arguments", r"error: value .* is not a member of ",
+        r"error: polymorphic expression cannot be instantiated", r"error: inferred type arguments .* do not conform",
+        r"error: scrutinee is incompatible with pattern type", r"error: pattern type is incompatible",
+    )
+    memory_error_patterns = JVM_MEMORY_ERRORS
+
+    # -- types and literals -----------------------------------------------------------------------------------
+    def type_name(self, t: Type) -> str:
+        k = t.kind
+        if k in _TYPES:
+            return _TYPES[k]
+        if k == "list":
+            return f"List[{self.type_name(t.elem)}]"
+        if k == "dict":
+            return f"Map[{self.type_name(t.key)},{self.type_name(t.value)}]"
+        if k == "tuple":
+            if not 1 < len(t.args) <= 22:
+                raise Untranslatable(f"a tuple of {len(t.args)} elements")
+            return f"Tuple{len(t.args)}[{', '.join(self.type_name(a) for a in t.args)}]"
+        if k == "optional":
+            return f"Option[{self.type_name(t.elem)}]"
+        if k in ("union", "any", "unknown"):
+            return "Any"
+        raise Untranslatable(f"type {t} has no Scala equivalent")
+
+    def literal(self, value: Any, t: Type) -> str:
+        k = t.kind
+        if k == "optional":
+            return "None" if value is None else f"Some({self.literal(value, t.elem)})"
+        if k == "union":
+            return self.literal(value, value_member(value, t))
+        if k in ("any", "unknown"):
+            return "null" if value is None else self.literal(value, any_type(value))
+        if k == "bool":
+            return "true" if value else "false"
+        if k == "int":
+            return long_literal(value)
+        if k == "float":
+            return float_literal(value)
+        if k == "str":
+            return string_literal(value)
+        if k == "list":
+            return f"{self.type_name(t)}({', '.join(self.literal(v, t.elem) for v in value)})"
+        if k == "dict":
+            pairs = ", ".join(f"{self.literal(a, t.key)} -> {self.literal(b, t.value)}" for a, b in value.items())
+            return f"{self.type_name(t)}({pairs})"
+        if k == "tuple":
+            self.type_name(t)
+            return f"({', '.join(self.literal(v, u) for v, u in zip(value, t.args, strict=True))})"
+        raise Untranslatable(f"no Scala literal for {value!r} of type {t}")
+
+    def safe_name(self, name: str) -> str:
+        # MultiPL-E's entry points are camelCase; the shared hook renames parameters alike
+        name = camel_case(name)
+        return f"{name}_" if name in self.reserved else name
+
+    # -- translation ------------------------------------------------------------------------------------------
+    def prompt(self, sig: Signature) -> str:
+        params = ", ".join(f"{p.name} : {self.type_name(p.type)}" for p in sig.params)
+        doc = self.comment([comment_safe(ln) for ln in sig.doc], "    //")
+        return (f"{_IMPORTS}object Problem {{\n{doc}"
+                f"    def {sig.name}({params}) : {self.type_name(sig.returns)} = {{\n")
+
+    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
+        lines = ["    }", _HELPERS + "    def main(args : Array[String]) : Unit = {"]
+        lines += [f"        __codebabelCheck(__codebabelEq({call}, {expected}), {i})"
+                  for i, (call, expected) in enumerate(tests, 1)]
+        lines += [f'        println("{DONE_MARKER}")', "    }", "}"]
+        return "\n".join(lines)
+
+    def stub(self, sig: Signature) -> str:
+        return f"        return {self.default_literal(sig.returns)}"
+
+    # -- execution --------------------------------------------------------------------------------------------
+    @cached_property
+    def lib_dir(self) -> str:
+        """Where the Scala jars are: ``<scala home>/lib`` of the ``scalac`` on PATH (Debian: /usr/share/scala-2.11)."""
+        scalac = shutil.which("scalac")
+        if scalac is not None:
+            lib = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(scalac))), "lib")
+            if os.path.isfile(os.path.join(lib, "scala-library.jar")):
+                return lib
+        return "/usr/share/scala/lib"
+
+    def run_spec(self, program: str) -> RunSpec:
+        lib = self.lib_dir
+        library = os.path.join(lib, "scala-library.jar")
+        compiler_cp = ":".join(os.path.join(lib, j) for j in ("scala-compiler.jar", "scala-library.jar",
+                                                             "scala-reflect.jar"))
+        scalac = ["java", *JVM_COMPILER_OPTIONS, "-cp", compiler_cp, "scala.tools.nsc.Main",
+                  "-encoding", "UTF-8", "-nowarn", "-classpath", library, "-d", ".", "Problem.scala"]
+        run = ["java", *JVM_OPTIONS, "-cp", f"{library}:.", "Problem"]
+        ro = () if lib.startswith("/usr/") else (lib,)
+        return RunSpec(files={"Problem.scala": program}, compile=scalac, run=run, ro_paths=ro, env=dict(JVM_ENV))
+
+    def adjust_limits(self, limits: Limits) -> Limits:
+        return jvm_adjust_limits(limits)

@@ -1,0 +1,179 @@
+"""TypeScript: MultiPL-E's ``ts`` target, type-checked and compiled with ``tsc``, run with ``node``.
+
+Types map as MultiPL-E maps them (int and float -> ``number``, ``T[]``, tuples as ``[A, B]``, dicts as
+``{[key: K]: V}``, Optional[T] -> ``T | undefined``), and the union/any problems that other typed targets
+skip are plain TS union types and ``any``. ``tsc`` runs with the settings MultiPL-E's numbers were taken
+with (``strict`` off, as TypeScript before 6 defaulted to): type errors are still errors (TS2xxx, and
+TS7xxx where an option asks for them) and become ``type_error``; grammar errors (TS1xxx) ``syntax_error``.
+Only the ES library is loaded (no DOM: a sixth of the start-up), and the harness declares the three Node
+globals it and a completion may use (``require``, ``process``, ``console``), as MultiPL-E declares
+``require``, so no ``@types/node`` is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.types import Type, Untranslatable
+
+_PRELUDE = f"""declare var require: any;
+declare var process: any;
+declare var console: any;
+function __codebabel_eq(a: any, b: any): boolean {{
+  if (a == null && b == null) return true;
+  if (typeof a === "number" && typeof b === "number") return a === b || Math.abs(a - b) < {FLOAT_TOLERANCE};
+  if (Array.isArray(a) || Array.isArray(b)) {{
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length
+      && a.every((x: any, i: number) => __codebabel_eq(x, b[i]));
+  }}
+  if (a !== null && b !== null && typeof a === "object" && typeof b === "object") {{
+    const ka = Object.keys(a).sort(), kb = Object.keys(b).sort();
+    return __codebabel_eq(ka, kb) && ka.every((k: string) => __codebabel_eq(a[k], b[k]));
+  }}
+  return a === b;
+}}
+function __codebabel_assert(ok: boolean, i: number): void {{
+  if (!ok) {{
+    process.stderr.write("{ASSERT_MARKER} test " + i + "\\n");
+    process.exit(1);
+  }}
+}}
+"""
+
+#: compiler options: ES2022 output for Node 20, ES2023 library only (no DOM), declaration files unchecked
+_TSC_FLAGS = ("--target", "es2022", "--lib", "es2023", "--skipLibCheck", "--strict", "false", "--pretty", "false")
+
+
+@cache
+def _tsc() -> tuple[str, tuple[str, ...]]:
+    """(the compiler to run, read-only paths it needs). TypeScript 7's ``tsc`` is a Node script that
+    starts a native binary from its platform package; call that binary directly (one Node start-up less
+    per program). Older (JavaScript) TypeScripts run through ``tsc`` itself."""
+    found = shutil.which("tsc")
+    if found is None:
+        return "tsc", ()
+    package = Path(os.path.realpath(found)).parent.parent  # .../node_modules/typescript
+    ro = () if package.parts[1:2] == ("usr",) else (str(package.parent),)
+    # the platform package sits in typescript's own node_modules, or beside it where npm hoisted it
+    for folder in (package / "node_modules", package.parent):
+        for native in sorted(folder.glob("@typescript/typescript-*/lib/tsc")):
+            if os.access(native, os.X_OK):
+                native = native.resolve()
+                extra = () if native.parts[1:2] == ("usr",) else (str(native.parent.parent),)
+                return str(native), (*ro, *extra)
+    return found, ro
+
+
+class TypeScript(Language):
+    name = "ts"
+    display_name = "TypeScript"
+    aliases = ("typescript",)
+    extensions = (".ts",)
+    fence = "typescript"
+    stop_tokens = ("\nfunction ", "\n/*", "\n//", "\nclass")
+    npm_packages = ("typescript",)
+    apt_packages = ("nodejs",)
+    toolchain = ("tsc", "node")
+    tree_sitter = "typescript"
+    doc_terms = {"list": "array", "lists": "arrays", "dictionary": "object", "dictionaries": "objects",
+                 "tuple": "array", "tuples": "arrays", "None": "undefined", "True": "true", "False": "false"}
+    reserved = frozenset({"arguments", "await", "break", "case", "catch", "class", "const", "continue", "debugger",
+                          "default", "delete", "do", "else", "enum", "eval", "export", "extends", "false", "finally",
+                          "for", "function", "if", "implements", "import", "in", "instanceof", "interface", "let",
+                          "new", "null", "package", "private", "protected", "public", "return", "static", "super",
+                          "switch", "this", "throw", "true", "try", "typeof", "var", "void", "while", "with", "yield",
+                          # declared by the harness
+                          "require", "process", "console"})
+    #: TS1xxx are the parser's (grammar) diagnostics; TS2xxx the checker's, TS7xxx implicit-any, TS18xxx
+    #: the newer checker codes (possibly undefined, ...). A name that resolves to nothing (TS2304 "Cannot
+    #: find name", TS2552 "... Did you mean", TS2580-2584 "... install type definitions") is a compile
+    #: error, not a type error.
+    syntax_error_patterns = (r"error TS1\d{3}:", r"^SyntaxError: ")
+    type_error_patterns = (r"error TS(?!2304:|2552:|258[0-4]:)(?:2|7)\d{3}:", r"error TS18\d{3}:")
+    memory_error_patterns = (r"JavaScript heap out of memory", r"RangeError: Array buffer allocation failed",
+                             r"RangeError: Invalid array length")
+
+    # -- types ------------------------------------------------------------------------------------------------
+    def type_name(self, t: Type) -> str:
+        k = t.kind
+        if k in ("int", "float"):
+            return "number"
+        if k == "str":
+            return "string"
+        if k == "bool":
+            return "boolean"
+        if k == "none":
+            return "undefined"
+        if k == "any":
+            return "any"
+        if k == "list":
+            elem = self.type_name(t.elem)
+            return f"({elem})[]" if t.elem.kind in ("optional", "union") else f"{elem}[]"
+        if k == "tuple":
+            return "[" + ", ".join(self.type_name(a) for a in t.args) + "]"
+        if k == "dict":
+            return f"{{[key: {self._key_type(t.key)}]: {self.type_name(t.value)}}}"
+        if k == "optional":
+            return f"{self.type_name(t.elem)} | undefined"
+        if k == "union":  # int and float are both number
+            return " | ".join(dict.fromkeys(self.type_name(a) for a in t.args))
+        raise Untranslatable(f"no TypeScript type for {t}")
+
+    def _key_type(self, t: Type) -> str:
+        if t.kind in ("str", "int", "float"):
+            return self.type_name(t)
+        if t.kind == "union" and all(a.kind in ("str", "int", "float") for a in t.args):
+            return " | ".join(dict.fromkeys(self.type_name(a) for a in t.args))
+        raise Untranslatable(f"object keys of type {t} (TypeScript index signatures take string or number keys)")
+
+    # -- translation ------------------------------------------------------------------------------------------
+    def prompt(self, sig: Signature) -> str:
+        params = ", ".join(f"{p.name}: {self.type_name(p.type)}" for p in sig.params)
+        return f"{self.comment(sig.doc, '//')}function {sig.name}({params}): {self.type_name(sig.returns)} {{\n"
+
+    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
+        lines = [_PRELUDE]
+        lines += [f"__codebabel_assert(__codebabel_eq({call}, {expected}), {i});"
+                  for i, (call, expected) in enumerate(tests, 1)]
+        lines.append(f'console.log("{DONE_MARKER}");')
+        return "\n".join(lines)
+
+    def stub(self, sig: Signature) -> str:
+        return f"  return {self.default_literal(sig.returns)};\n}}\n"
+
+    def literal(self, value: Any, t: Type) -> str:
+        # every number is a ``number``, so values render by their own Python type; the types only decide
+        # how dict keys are written
+        if value is None:
+            return "undefined"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, float):
+            return repr(value)
+        if isinstance(value, str):
+            return json.dumps(value)
+        if isinstance(value, (list, tuple)):
+            return "[" + ", ".join(self.literal(v, t) for v in value) + "]"
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{self._key(k)}: {self.literal(v, t)}" for k, v in value.items()) + "}"
+        raise Untranslatable(f"no TypeScript literal for {value!r}")
+
+    def _key(self, k: Any) -> str:
+        if isinstance(k, bool) or not isinstance(k, (str, int)):
+            raise Untranslatable(f"object key {k!r}")
+        return json.dumps(k) if isinstance(k, str) else str(k)
+
+    # -- execution --------------------------------------------------------------------------------------------
+    def run_spec(self, program: str) -> RunSpec:
+        tsc, ro = _tsc()
+        return RunSpec(files={"main.ts": program}, compile=[tsc, *_TSC_FLAGS, "main.ts"],
+                       run=["node", "--max-old-space-size=1024", "--stack-size=4000", "main.js"], ro_paths=ro)
