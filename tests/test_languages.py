@@ -32,6 +32,19 @@ def test_unknown_language_is_a_one_line_error_naming_it():
         get_language("klingon")
 
 
+@pytest.mark.parametrize("name", LANGS)
+def test_a_crash_is_a_runtime_error_and_a_kill_from_outside_is_killed(name):
+    import signal
+
+    from codebabel.execute.sandbox import ExecResult
+
+    lang = get_language(name)
+    for sig in (signal.SIGSEGV, signal.SIGABRT, signal.SIGFPE):
+        assert lang.classify(ExecResult(-sig, "", "", 0.1)) == Status.RUNTIME_ERROR
+    assert lang.classify(ExecResult(-signal.SIGKILL, "", "", 0.1)) == Status.KILLED
+    assert lang.classify(ExecResult(-signal.SIGKILL, "", "", 5.0, timed_out=True)) == Status.TIMEOUT
+
+
 @pytest.mark.parametrize("name", TRANSLATED)
 def test_humaneval_translates(name):
     problems, skipped = load_benchmark_with_skips("humaneval", name)

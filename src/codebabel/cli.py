@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from codebabel import __version__
-from codebabel.config import EvalConfig, ExecutionConfig, SamplingConfig
+from codebabel.config import EvalConfig, ExecutionConfig, PerplexityConfig, SamplingConfig
 from codebabel.errors import CodebabelError
 
 app = typer.Typer(
@@ -30,6 +30,12 @@ app.add_typer(models_app, name="models")
 benchmark_app = typer.Typer(help="Inspect and export the benchmarks (HumanEval translated to every language).",
                             no_args_is_help=True)
 app.add_typer(benchmark_app, name="benchmark")
+evaluate_app = typer.Typer(help="Evaluate a model (or given completions) on a benchmark by running the code in "
+                                "the sandbox; `evaluate perplexity` measures perplexity on corpora.")
+app.add_typer(evaluate_app, name="evaluate")
+corpus_app = typer.Typer(help="Build code corpora (filters, dedup, decontamination, splits) and inspect them.",
+                         no_args_is_help=True)
+app.add_typer(corpus_app, name="corpus")
 
 out = Console()
 err = Console(stderr=True)
@@ -47,8 +53,9 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
     pass
 
 
-@app.command(no_args_is_help=True)
+@evaluate_app.callback(invoke_without_command=True, no_args_is_help=True)
 def evaluate(
+    ctx: typer.Context,
     model: Annotated[str | None, typer.Option(help="Registered name (codebabel models list), local HF folder, "
                                                    ".gguf file, or Hugging Face Hub id.")] = None,
     adapter: Annotated[str | None, typer.Option(help="PEFT adapter folder, applied unmerged on --model.")] = None,
@@ -82,6 +89,13 @@ def evaluate(
                                                     help="Run generated code WITHOUT bubblewrap. Dangerous.")] = False,
 ) -> None:
     """Evaluate a model (or given completions) on a benchmark by running the code in the sandbox."""
+    if ctx.invoked_subcommand is not None:
+        given = [p.opts[0] for p in ctx.command.params  # typer vendors click: compare the source by name
+                 if getattr(ctx.get_parameter_source(p.name), "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP")]
+        if given:
+            raise CodebabelError(f"{', '.join(given)} before '{ctx.invoked_subcommand}': options of "
+                                 f"`codebabel evaluate {ctx.invoked_subcommand}` go after its name")
+        return
     from codebabel.evaluate.harness import evaluate as run_evaluation
     from codebabel.evaluate.harness import evaluate_languages
     from codebabel.evaluate.passk import parse_ks
@@ -99,6 +113,42 @@ def evaluate(
         print_languages(evaluate_languages(cfg, console=err))
     else:
         print_summary(run_evaluation(cfg, console=err))
+
+
+@evaluate_app.command("perplexity", no_args_is_help=True)
+def evaluate_perplexity(
+    model: Annotated[str, typer.Option(help="Registered name (codebabel models list), local HF folder, "
+                                            ".gguf file, or Hugging Face Hub id.")],
+    data: Annotated[list[str], typer.Option(help="Corpus folder (manifest.json + split folders); repeat for "
+                                                 "several corpora (one row each).")],
+    adapter: Annotated[str | None, typer.Option(help="PEFT adapter folder, applied unmerged on --model.")] = None,
+    split: Annotated[str, typer.Option(help="Split folder of each corpus: train | validation | test.")] = "test",
+    context: Annotated[int, typer.Option(help="Window length in tokens.")] = 1024,
+    stride: Annotated[int, typer.Option(help="Tokens the window moves; the overlap is context only.")] = 512,
+    limit: Annotated[int | None, typer.Option(help="Only the first N documents of each corpus.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 4,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto | fp32 | bf16 | fp16 (auto: bf16 on a GPU that has it).")] = "auto",
+    out_path: Annotated[str | None, typer.Option("--out", help="Also write the results to this JSON file.")] = None,
+) -> None:
+    """Sliding-window perplexity and bits per byte of a model on corpus splits (one row per corpus)."""
+    from codebabel.evaluate.perplexity import evaluate_perplexity as run_perplexity
+
+    cfg = PerplexityConfig(model=model, adapter=adapter, data=tuple(data), split=split, context=context,
+                           stride=stride, device=device, dtype=dtype, limit=limit, batch_size=batch_size,
+                           out=out_path)
+    report = run_perplexity(cfg, console=err)
+    title = f"perplexity / {model}" + (f" + {adapter}" if adapter else "") + f"  (context {context}, stride {stride})"
+    table = Table(title=title, show_header=True)
+    for col, justify in (("language", "left"), ("corpus", "left"), ("split", "left"), ("documents", "right"),
+                         ("tokens", "right"), ("perplexity", "right"), ("bits/byte", "right")):
+        table.add_column(col, justify=justify, overflow="fold")
+    for r in report["results"]:
+        table.add_row(r["language"], r["corpus"], r["split"], f"{r['documents']:,}", f"{r['tokens']:,}",
+                      f"{r['perplexity']:.4f}", f"{r['bits_per_byte']:.4f}")
+    out.print(table)
+    if out_path:
+        print(f"results: {out_path}", flush=True)
 
 
 def print_languages(combined: dict) -> None:
@@ -145,7 +195,8 @@ def print_summary(summary: dict) -> None:
 
 @app.command("languages")
 def languages_cmd(
-    apt: Annotated[bool, typer.Option("--apt", help="Only print the Debian packages of every toolchain.")] = False,
+    apt: Annotated[bool, typer.Option("--apt", help="Only print the Debian packages of every toolchain "
+                                                   "(and of the sources `corpus build --from-system` reads).")] = False,
     npm: Annotated[bool, typer.Option("--npm", help="Only print the npm packages of every toolchain.")] = False,
 ) -> None:
     """List the languages: names, toolchain status, HumanEval problems translated."""
@@ -153,7 +204,8 @@ def languages_cmd(
     from codebabel.languages import all_languages
 
     if apt or npm:
-        pkgs = {p: None for lang in all_languages() for p in (lang.apt_packages if apt else lang.npm_packages)}
+        pkgs = {p: None for lang in all_languages()
+                for p in ((*lang.apt_packages, *lang.source_packages) if apt else lang.npm_packages)}
         print(" ".join(pkgs))
         return
     table = Table(show_header=True)
@@ -180,6 +232,70 @@ def benchmark_export(
         err.print(f"{path}: {n} problems ({len(skipped)} not translated)", highlight=False, soft_wrap=True)
         for s in skipped:
             err.print(f"  {s.task_id}: {s.reason}", highlight=False, soft_wrap=True)
+
+
+@corpus_app.command("build", no_args_is_help=True)
+def corpus_build(
+    language: Annotated[str, typer.Option(help="Language of the corpus (name, alias or extension): files are "
+                                               "picked by its extensions.")],
+    out_dir: Annotated[str, typer.Option("--out", help="Corpus folder to write (split folders, manifest, card).")],
+    sources: Annotated[list[str] | None, typer.Argument(help="Folders, .zip archives, .jsonl[.gz] or .parquet "
+                                                             "files, datasets.save_to_disk folders.")] = None,
+    from_system: Annotated[bool, typer.Option("--from-system", help="Read the language's source code "
+                                                                     "installed on this machine.")] = False,
+    hf: Annotated[list[str] | None, typer.Option(help="Hugging Face Hub dataset id (streamed), e.g. "
+                                                      "bigcode/the-stack-dedup; repeatable.")] = None,
+    data_dir: Annotated[str | None, typer.Option(help="data_dir of the Hub dataset, e.g. data/ruby.")] = None,
+    text_key: Annotated[str, typer.Option(help="Field holding the code in JSONL/parquet/datasets rows.")] = "content",
+    tokenizer: Annotated[str, typer.Option(help="Model whose tokenizer counts tokens.")] = "smollm2-135m",
+    max_tokens: Annotated[int | None, typer.Option(help="Stop keeping files once this many tokens are kept.")] = None,
+    max_bytes: Annotated[int, typer.Option(help="Drop files larger than this (bytes).")] = 1_000_000,
+    validation: Annotated[float, typer.Option(help="Fraction of files in the validation split.")] = 0.05,
+    test: Annotated[float, typer.Option(help="Fraction of files in the test split.")] = 0.05,
+    tasks: Annotated[int, typer.Option(help="Parallel datatrove tasks for the per-file stage.")] = 1,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a corpus built with other settings.")] = False,
+) -> None:
+    """Build a corpus: decode, size and quality filters, exact + near dedup, decontamination, splits."""
+    from codebabel.config import CorpusConfig
+    from codebabel.data.build import build_corpus
+
+    if tasks < 1:
+        raise CodebabelError(f"--tasks {tasks}: must be at least 1")
+    cfg = CorpusConfig(language=language, out=out_dir, sources=tuple(sources or ()), hf=tuple(hf or ()),
+                       data_dir=data_dir, text_key=text_key, from_system=from_system, tokenizer=tokenizer,
+                       max_bytes=max_bytes, validation=validation, test=test, max_tokens=max_tokens, tasks=tasks,
+                       overwrite=overwrite)
+    print_corpus(build_corpus(cfg, console=err), out_dir)
+
+
+@corpus_app.command("stats", no_args_is_help=True)
+def corpus_stats_cmd(
+    folder: Annotated[str, typer.Argument(help="A corpus folder built by `codebabel corpus build`.")],
+) -> None:
+    """Files and tokens after each step, and per split, of a built corpus."""
+    from codebabel.data.build import corpus_stats
+
+    print_corpus(corpus_stats(folder), folder)
+
+
+def print_corpus(m: dict, folder: str) -> None:
+    table = Table(title=f"{m['display_name']} corpus", show_header=True)
+    table.add_column("step", no_wrap=True)
+    for col in ("files removed", "tokens removed", "files after", "tokens after"):
+        table.add_column(col, justify="right")
+    table.add_column("reasons", overflow="fold")
+    for s in m["steps"]:
+        table.add_row(s["step"], f"{s['removed']:,}", f"{s['removed_tokens']:,}", f"{s['files_after']:,}",
+                      "-" if s["tokens_after"] is None else f"{s['tokens_after']:,}",
+                      ", ".join(f"{k} {v}" for k, v in s["reasons"].items()) or "-")
+    out.print(table)
+    splits = Table(show_header=True)
+    for col in ("split", "files", "tokens", "bytes"):
+        splits.add_column(col, justify="left" if col == "split" else "right")
+    for name, s in m["splits"].items():
+        splits.add_row(name, f"{s['files']:,}", f"{s['tokens']:,}", f"{s['bytes']:,}")
+    out.print(splits)
+    print(f"corpus: {folder}", flush=True)
 
 
 @models_app.command("list")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal as _signal
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -112,6 +113,19 @@ class Language(ABC):
     type_error_patterns: tuple[str, ...] = ()
     memory_error_patterns: tuple[str, ...] = ()
 
+    # -- real source code installed on this machine (``codebabel corpus build --from-system``) -----------------
+    #: Debian packages that add source code of the language (beyond the toolchain), e.g. the JDK's src.zip
+    source_packages: tuple[str, ...] = ()
+    #: folder names never read under a system source (e.g. Python's site-packages)
+    source_excludes: tuple[str, ...] = ()
+    #: the license of those system sources, where one license covers them (for the dataset card)
+    source_license: str | None = None
+
+    def system_sources(self) -> list[str]:
+        """Folders (or ``.zip`` archives) of real source code of this language installed here: the standard
+        library and packages its toolchain ships. Empty where the toolchain ships none as source."""
+        return []
+
     def toolchain_missing(self) -> str | None:
         """None when the toolchain is here, else a one-line reason naming what to install."""
         missing = [t for t in self.toolchain if shutil.which(t) is None]
@@ -196,6 +210,8 @@ class Language(ABC):
         output = result.stderr + result.stdout
         if _matches(self.memory_error_patterns, output):
             return Status.MEMORY_LIMIT
+        if result.signal is not None:  # it crashed on its own (common_status turned the kills away)
+            return Status.RUNTIME_ERROR
         if _matches(self.syntax_error_patterns, result.stderr):
             return Status.SYNTAX_ERROR
         if _matches(self.type_error_patterns, result.stderr):
@@ -216,19 +232,49 @@ class Language(ABC):
         return Status.COMPILE_ERROR
 
     def common_status(self, result: ExecResult) -> Status | None:
-        """Statuses that do not depend on the language: deadline, output cap, signals."""
-        import signal as _signal
-
+        """Statuses that do not depend on the language: deadline, output cap, kills (a crash is the language's)."""
         if result.output_exceeded:
             return Status.OUTPUT_LIMIT
         if result.timed_out or result.signal == _signal.SIGXCPU:
             return Status.TIMEOUT
+        if result.signal in _CRASH_SIGNALS:
+            return None  # the program crashed on its own (segfault, abort, ...): the language decides
         if result.signal is not None:
             return Status.KILLED
         return None
 
     def __repr__(self) -> str:
         return f"<Language {self.name}>"
+
+
+#: signals a program raises against itself (std::terminate's abort, a bad pointer, a division by zero, a Rust
+#: stack overflow, a Swift trap): runtime errors (or, by their message, memory errors), not kills
+_CRASH_SIGNALS = frozenset({_signal.SIGABRT, _signal.SIGBUS, _signal.SIGFPE, _signal.SIGILL, _signal.SIGSEGV,
+                            _signal.SIGTRAP})
+
+
+def ask_toolchain(*cmd: str) -> str | None:
+    """The stripped stdout of a trusted toolchain command (e.g. ``go env GOROOT``), or None if it fails."""
+    import subprocess
+
+    if shutil.which(cmd[0]) is None:
+        return None
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+def existing(*paths: str | None) -> list[str]:
+    """The given paths that exist, in order, each once."""
+    import os
+
+    seen: list[str] = []
+    for p in paths:
+        if p and os.path.exists(p) and os.path.realpath(p) not in map(os.path.realpath, seen):
+            seen.append(p)
+    return seen
 
 
 def _matches(patterns: Sequence[str], text: str) -> bool:

@@ -30,7 +30,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import threading
 from collections.abc import Sequence
@@ -120,9 +119,6 @@ _SCALARS = {"int": "long", "float": "double", "str": "std::string", "bool": "boo
 #: swallow the hex digits after it)
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
-#: signals that end a program on its own error (std::terminate after an uncaught exception, a bad pointer,
-#: an integer division by zero): runtime errors, not the sandbox killing it
-_CRASH_SIGNALS = frozenset({signal.SIGABRT, signal.SIGSEGV, signal.SIGFPE, signal.SIGBUS, signal.SIGILL})
 
 
 def string_literal(s: str) -> str:
@@ -301,14 +297,6 @@ class Cpp(Language):
                            run=["./main"])
         return RunSpec(files={"main.cpp": program}, ro_paths=(os.path.dirname(header),), run=["./main"],
                        compile=["g++", *FLAGS, "-pipe", "-include", header, "-o", "main", "main.cpp"])
-
-    def classify(self, result: ExecResult) -> Status:
-        if (result.signal in _CRASH_SIGNALS and not result.timed_out and not result.output_exceeded
-                and ASSERT_MARKER not in result.stderr):
-            if re.search("|".join(self.memory_error_patterns), result.stderr):
-                return Status.MEMORY_LIMIT
-            return Status.RUNTIME_ERROR
-        return super().classify(result)
 
     def classify_compile(self, result: ExecResult) -> Status:
         """By the first error g++ reports (later ones often follow from it)."""

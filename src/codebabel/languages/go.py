@@ -38,6 +38,8 @@ from codebabel.languages.base import (
     Signature,
     TestCase,
     Translation,
+    ask_toolchain,
+    existing,
 )
 from codebabel.languages.types import Type, Untranslatable, of_value, union_member
 
@@ -166,6 +168,12 @@ class Go(Language):
     display_name = "Go"
     aliases = ("golang",)
     extensions = (".go",)
+
+    source_license = "BSD-3-Clause"
+
+    def system_sources(self) -> list[str]:
+        root = ask_toolchain("go", "env", "GOROOT")
+        return existing(root and f"{root}/src")
     fence = "go"
     stop_tokens = ("\nfunc", "struct", "\n// ")
     apt_packages = ("golang-go",)

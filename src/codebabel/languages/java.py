@@ -18,12 +18,21 @@ settings here are shared with Scala (``languages/scala.py``).
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from codebabel.execute.sandbox import Limits
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.base import (
+    ASSERT_MARKER,
+    DONE_MARKER,
+    FLOAT_TOLERANCE,
+    Language,
+    RunSpec,
+    Signature,
+    existing,
+)
 from codebabel.languages.types import Type, Untranslatable, of_value, union_member
 
 #: JVM options for every JVM started in the sandbox: bounded non-heap reservations (the heap is sized by
@@ -189,6 +198,17 @@ class Java(Language):
     name = "java"
     display_name = "Java"
     extensions = (".java",)
+
+    source_packages = ("openjdk-17-source",)
+
+    source_license = "GPL-2.0-only WITH Classpath-exception-2.0"
+
+    def system_sources(self) -> list[str]:
+        import os
+
+        javac = shutil.which("javac")
+        home = os.path.dirname(os.path.dirname(os.path.realpath(javac))) if javac else None
+        return existing(home and f"{home}/lib/src.zip")
     fence = "java"
     stop_tokens = ("\n    }\n",)
     apt_packages = ("openjdk-17-jdk-headless",)

@@ -6,7 +6,16 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.base import (
+    ASSERT_MARKER,
+    DONE_MARKER,
+    FLOAT_TOLERANCE,
+    Language,
+    RunSpec,
+    Signature,
+    ask_toolchain,
+    existing,
+)
 from codebabel.languages.types import Type
 
 _EQ = f"""function __codebabel_eq(a, b) {{
@@ -35,6 +44,9 @@ class JavaScript(Language):
     display_name = "JavaScript"
     aliases = ("javascript", "node", "nodejs")
     extensions = (".js", ".mjs", ".cjs")
+
+    def system_sources(self) -> list[str]:
+        return existing(ask_toolchain("npm", "root", "-g"), "/usr/share/nodejs", "/usr/lib/node_modules")
     fence = "javascript"
     stop_tokens = ("\nfunction ", "\n/*", "\n//", "\nconsole.log")
     apt_packages = ("nodejs",)

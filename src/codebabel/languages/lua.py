@@ -25,7 +25,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.base import (
+    ASSERT_MARKER,
+    DONE_MARKER,
+    FLOAT_TOLERANCE,
+    Language,
+    RunSpec,
+    Signature,
+    existing,
+)
 from codebabel.languages.types import Type, Untranslatable
 
 _HARNESS = f"""local function __codebabel_eq(a, b)
@@ -73,6 +81,9 @@ class Lua(Language):
     name = "lua"
     display_name = "Lua"
     extensions = (".lua",)
+
+    def system_sources(self) -> list[str]:
+        return existing("/usr/share/lua/5.4", "/usr/share/lua/5.1")
     fence = "lua"
     # MultiPL-E's humaneval_to_lua.py
     stop_tokens = ("\nlocal", "\nfunction", "\n--", "\n\n")

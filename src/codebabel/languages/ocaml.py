@@ -29,7 +29,16 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.base import (
+    ASSERT_MARKER,
+    DONE_MARKER,
+    FLOAT_TOLERANCE,
+    Language,
+    RunSpec,
+    Signature,
+    ask_toolchain,
+    existing,
+)
 from codebabel.languages.types import (
     ANY,
     BOOL,
@@ -75,6 +84,11 @@ class OCaml(Language):
     display_name = "OCaml"
     aliases = ("ocaml",)
     extensions = (".ml",)
+
+    source_license = "LGPL-2.1-only WITH OCaml-LGPL-linking-exception"
+
+    def system_sources(self) -> list[str]:
+        return existing(ask_toolchain("ocamlc", "-where"))
     fence = "ocaml"
     # MultiPL-E's, plus a top-level ";;"
     stop_tokens = ("\n\n", "\n(*", "\ntype", "\nlet", "\n;;")

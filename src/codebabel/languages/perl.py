@@ -34,7 +34,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.base import (
+    ASSERT_MARKER,
+    DONE_MARKER,
+    FLOAT_TOLERANCE,
+    Language,
+    RunSpec,
+    Signature,
+    ask_toolchain,
+    existing,
+)
 from codebabel.languages.types import Type, Untranslatable
 
 _HARNESS = f"""use Scalar::Util ();
@@ -134,6 +143,12 @@ class Perl(Language):
     display_name = "Perl"
     aliases = ("perl",)
     extensions = (".pl", ".pm")
+
+    source_license = "Artistic-1.0-Perl OR GPL-1.0-or-later"
+
+    def system_sources(self) -> list[str]:
+        inc = ask_toolchain("perl", "-e", "print join(chr(10), grep { m{^/} } @INC)")
+        return existing(*(inc or "").splitlines())
     fence = "perl"
     # MultiPL-E's humaneval_to_pl.py
     stop_tokens = ("\nsub", "\n#", "\n\n")

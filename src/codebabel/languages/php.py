@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.base import (
+    ASSERT_MARKER,
+    DONE_MARKER,
+    FLOAT_TOLERANCE,
+    Language,
+    RunSpec,
+    Signature,
+    existing,
+)
 from codebabel.languages.types import Type, Untranslatable
 
 _HARNESS = f"""function __codebabel_eq($a, $b) {{
@@ -61,6 +69,9 @@ class PHP(Language):
     display_name = "PHP"
     aliases = ()
     extensions = (".php",)
+
+    def system_sources(self) -> list[str]:
+        return existing("/usr/share/php")
     fence = "php"
     stop_tokens = ("\nfunction", "\n?>", "\n//", "\n#")
     apt_packages = ("php-cli",)

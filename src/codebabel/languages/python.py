@@ -8,7 +8,7 @@ import sys
 
 from codebabel.execute.sandbox import ExecResult
 from codebabel.execute.status import Status
-from codebabel.languages.base import DONE_MARKER, Language, RunSpec
+from codebabel.languages.base import DONE_MARKER, Language, RunSpec, existing
 
 _EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
 _SYNTAX = {"SyntaxError", "IndentationError", "TabError"}
@@ -19,6 +19,15 @@ class Python(Language):
     display_name = "Python"
     aliases = ("python", "python3")
     extensions = (".py",)
+
+    source_excludes = ("site-packages", "dist-packages", "__pycache__")
+
+    source_license = "PSF-2.0"
+
+    def system_sources(self) -> list[str]:
+        import sysconfig
+
+        return existing(sysconfig.get_paths()["stdlib"])
     fence = "python"
     stop_tokens = ("\ndef", "\n#", "\nif", "\nclass", "\nprint(", "\nif __name__")
     apt_packages = ("python3",)

@@ -34,6 +34,8 @@ from codebabel.languages.base import (
     Language,
     RunSpec,
     Signature,
+    ask_toolchain,
+    existing,
 )
 from codebabel.languages.types import Type
 
@@ -73,6 +75,12 @@ class Racket(Language):
     display_name = "Racket"
     aliases = ("racket",)
     extensions = (".rkt",)
+
+    source_license = "MIT OR Apache-2.0"
+
+    def system_sources(self) -> list[str]:
+        return existing(ask_toolchain("racket", "-e", "(display (find-system-path 'collects-dir))"),
+                        "/usr/share/racket/collects", "/usr/share/racket/pkgs")
     fence = "racket"
     stop_tokens = ("\n(define ", "\n#|", "\n;", "\n(")
     apt_packages = ("racket",)

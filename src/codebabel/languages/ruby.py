@@ -25,7 +25,16 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.base import (
+    ASSERT_MARKER,
+    DONE_MARKER,
+    FLOAT_TOLERANCE,
+    Language,
+    RunSpec,
+    Signature,
+    ask_toolchain,
+    existing,
+)
 from codebabel.languages.types import Type
 
 _HARNESS = f"""def __codebabel_eq(a, b)
@@ -81,6 +90,11 @@ class Ruby(Language):
     display_name = "Ruby"
     aliases = ("ruby",)
     extensions = (".rb",)
+
+    source_license = "Ruby OR BSD-2-Clause"
+
+    def system_sources(self) -> list[str]:
+        return existing(ask_toolchain("ruby", "-e", "print RbConfig::CONFIG['rubylibdir']"))
     fence = "ruby"
     # MultiPL-E's humaneval_to_rb.py
     stop_tokens = ("\nclass", "\ndef", "\n#", "\n\n")

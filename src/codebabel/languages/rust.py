@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 from collections.abc import Sequence
 from functools import cache
@@ -29,7 +28,16 @@ from typing import Any
 
 from codebabel.execute.sandbox import ExecResult
 from codebabel.execute.status import Status
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.base import (
+    ASSERT_MARKER,
+    DONE_MARKER,
+    FLOAT_TOLERANCE,
+    Language,
+    RunSpec,
+    Signature,
+    ask_toolchain,
+    existing,
+)
 from codebabel.languages.types import INT, Type, Untranslatable, of_value, union_member
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
@@ -87,8 +95,6 @@ _CHECK = f"""fn codebabel_check(ok: bool, test: usize) {{
 }}
 """
 
-#: signals that end a program on its own error (a stack overflow aborts): runtime errors, not "killed"
-_CRASH_SIGNALS = frozenset({signal.SIGABRT, signal.SIGSEGV, signal.SIGFPE, signal.SIGBUS, signal.SIGILL})
 
 
 def string_literal(s: str) -> str:
@@ -178,6 +184,12 @@ class Rust(Language):
     display_name = "Rust"
     aliases = ("rust",)
     extensions = (".rs",)
+
+    source_license = "MIT OR Apache-2.0"
+
+    def system_sources(self) -> list[str]:
+        root = ask_toolchain("rustc", "--print", "sysroot")
+        return existing(root and f"{root}/lib/rustlib/src/rust/library")
     fence = "rust"
     stop_tokens = ("\n}",)
     apt_packages = ("rustc",)
@@ -341,14 +353,6 @@ class Rust(Language):
         return RunSpec(files={"main.rs": program}, ro_paths=ro_paths, run=["./main"],
                        compile=[rustc, "--edition", "2021", "-C", "opt-level=0", "-A", "warnings", "-o", "main",
                                 "main.rs"])
-
-    def classify(self, result: ExecResult) -> Status:
-        if (result.signal in _CRASH_SIGNALS and not result.timed_out and not result.output_exceeded
-                and ASSERT_MARKER not in result.stderr):
-            if any(re.search(p, result.stderr) for p in self.memory_error_patterns):
-                return Status.MEMORY_LIMIT
-            return Status.RUNTIME_ERROR
-        return super().classify(result)
 
     def classify_compile(self, result: ExecResult) -> Status:
         """By the first error rustc reports (later ones often follow from it)."""

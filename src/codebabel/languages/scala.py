@@ -22,7 +22,15 @@ from functools import cached_property
 from typing import Any
 
 from codebabel.execute.sandbox import Limits
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.base import (
+    ASSERT_MARKER,
+    DONE_MARKER,
+    FLOAT_TOLERANCE,
+    Language,
+    RunSpec,
+    Signature,
+    existing,
+)
 from codebabel.languages.java import (
     JVM_COMPILER_OPTIONS,
     JVM_ENV,
@@ -102,6 +110,9 @@ class Scala(Language):
     name = "scala"
     display_name = "Scala"
     extensions = (".scala", ".sc")
+
+    def system_sources(self) -> list[str]:
+        return existing("/usr/share/scala/src")
     fence = "scala"
     stop_tokens = ("\n    }\n",)
     apt_packages = ("scala", "openjdk-17-jdk-headless")

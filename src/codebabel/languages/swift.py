@@ -22,14 +22,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from codebabel.execute.sandbox import ExecResult
-from codebabel.execute.status import Status
 from codebabel.languages.base import (
     ASSERT_MARKER,
     DONE_MARKER,
@@ -269,13 +266,6 @@ class Swift(Language):
             env={"SWIFT_BACKTRACE": "enable=no"},
         )
 
-    def classify(self, result: ExecResult) -> Status:
-        # a Swift runtime trap (index out of range, nil unwrapped, overflow) ends the program with SIGILL or
-        # SIGTRAP: that is a runtime error, not a kill from outside
-        if (result.signal in (signal.SIGILL, signal.SIGTRAP) and not result.timed_out
-                and not result.output_exceeded and ASSERT_MARKER not in result.stderr):
-            return Status.RUNTIME_ERROR
-        return super().classify(result)
 
 
 class _EqualityWriter:

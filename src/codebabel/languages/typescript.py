@@ -20,7 +20,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.base import (
+    ASSERT_MARKER,
+    DONE_MARKER,
+    FLOAT_TOLERANCE,
+    Language,
+    RunSpec,
+    Signature,
+    ask_toolchain,
+    existing,
+)
 from codebabel.languages.types import Type, Untranslatable
 
 _PRELUDE = f"""declare var require: any;
@@ -76,6 +85,12 @@ class TypeScript(Language):
     display_name = "TypeScript"
     aliases = ("typescript",)
     extensions = (".ts",)
+
+    source_license = "Apache-2.0"
+
+    def system_sources(self) -> list[str]:
+        root = ask_toolchain("npm", "root", "-g")
+        return existing(root and f"{root}/typescript/lib")
     fence = "typescript"
     stop_tokens = ("\nfunction ", "\n/*", "\n//", "\nclass")
     npm_packages = ("typescript",)

@@ -1,0 +1,1 @@
+"""Code corpora: sources, filters, dedup, decontamination, splits (``codebabel corpus build``)."""
