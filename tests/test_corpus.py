@@ -225,3 +225,42 @@ def test_cli_build_then_stats(planted, tmp_path, tokenizer, cli):
     assert r.returncode == 0 and "decontaminate" in r.stdout
     r = cli("corpus", "build", "--language", "py", "--out", str(tmp_path / "x"), str(tmp_path / "missing"))
     assert r.returncode != 0 and "no such file or folder" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_hub_sources_fail_in_one_line_offline_and_stream_with_data_dir(monkeypatch, tmp_path, tokenizer):
+    from codebabel.data import sources
+
+    monkeypatch.setattr("codebabel.models.loading.hub_reachable", lambda timeout=3.0: False)
+    with pytest.raises(CodebabelError, match="--hf bigcode/the-stack-dedup: the Hugging Face Hub is not reachable"):
+        build_corpus(CorpusConfig(language="rb", out=str(tmp_path / "c"), hf=("bigcode/the-stack-dedup",),
+                                  data_dir="data/ruby", tokenizer=tokenizer))
+    assert not (tmp_path / "c").exists()
+    # online, the Hub source is datatrove's streaming reader over load_dataset(id, data_dir=..., split=...)
+    step = sources.readers([sources.Source("hf-hub", "bigcode/the-stack-dedup", "rb", data_dir="data/ruby")])[0]
+    assert step.reader.dataset == "bigcode/the-stack-dedup" and step.reader.streaming
+    assert step.reader.dataset_options == {"split": "train", "data_dir": "data/ruby"}
+    assert step.reader.text_key == "content"
+
+
+def test_an_interrupted_build_resumes_without_redoing_finished_stages(planted, tmp_path, tokenizer, monkeypatch):
+    from codebabel.data import decontaminate, sources
+
+    cfg = CorpusConfig(language="py", out=str(tmp_path / "c"), sources=(str(planted),), tokenizer=tokenizer)
+
+    def crash(self, doc):
+        raise KeyboardInterrupt  # as if the user pressed Ctrl-C in stage 2
+
+    monkeypatch.setattr(decontaminate.Decontaminate, "reason", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build_corpus(cfg)
+    out = tmp_path / "c"
+    assert not (out / "manifest.json").exists() and not (out / "train").exists()
+    assert list(out.glob(".work/*/logs1/completions/00000"))  # stage 1 finished and is marked
+    monkeypatch.undo()
+    reads = []
+    original = sources.TreeReader.run
+    monkeypatch.setattr(sources.TreeReader, "run", lambda self, *a, **k: reads.append(1) or original(self, *a, **k))
+    resumed = build_corpus(cfg)
+    assert reads == []  # stage 1 was not run again
+    fresh = build_corpus(replace(cfg, out=str(tmp_path / "fresh")))
+    assert resumed["splits"] == fresh["splits"] and rows(out) == rows(tmp_path / "fresh")

@@ -197,7 +197,7 @@ def test_resolve_gguf_converts_once_and_matches(tiny_gguf, tiny_dir, monkeypatch
     ],
 )
 def test_resolve_errors_are_one_line(spec, expect, monkeypatch):
-    monkeypatch.setattr("codebabel.models.loading._hub_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr("codebabel.models.loading.hub_reachable", lambda timeout=3.0: False)
     with pytest.raises(CodebabelError) as err:
         resolve(spec)
     msg = assert_one_line(err)

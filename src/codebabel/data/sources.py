@@ -63,6 +63,7 @@ def resolve_sources(paths: list[str], language: Language, *, from_system: bool, 
         else:
             raise CodebabelError(f"corpus source '{p}': not a folder, .zip, .jsonl[.gz] or .parquet file")
     for hub_id in hf:
+        check_hub_dataset(hub_id, data_dir)
         sources.append(Source("hf-hub", hub_id, language.name, text_key=text_key, data_dir=data_dir))
     if from_system:
         roots = language.system_sources()
@@ -76,6 +77,24 @@ def resolve_sources(paths: list[str], language: Language, *, from_system: bool, 
     if not sources:
         raise CodebabelError("corpus build: no sources; pass folders/files, --hf ID or --from-system LANG")
     return sources
+
+
+def check_hub_dataset(hub_id: str, data_dir: str | None) -> None:
+    """Fail early, in one line, when a Hub dataset cannot be opened (offline, gated, misspelt)."""
+    import datasets
+
+    from codebabel.models.loading import hub_reachable
+
+    if not hub_reachable():
+        raise CodebabelError(f"--hf {hub_id}: the Hugging Face Hub is not reachable from here (offline?); pass a "
+                             "local copy instead (a save_to_disk folder, JSONL or parquet)")
+    try:
+        datasets.load_dataset_builder(hub_id, **({"data_dir": data_dir} if data_dir else {}))
+    except Exception as e:  # ConnectionError, DatasetNotFoundError, gated-repo errors, ...
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CodebabelError(f"--hf {hub_id}: cannot open it on the Hugging Face Hub ({msg}); check the id, "
+                             "your network and `huggingface-cli login` for gated datasets, or pass a local copy "
+                             "(a save_to_disk folder, JSONL or parquet)") from e
 
 
 def readers(sources: list[Source], excludes: tuple[str, ...] = ()) -> list[PipelineStep]:

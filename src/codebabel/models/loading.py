@@ -59,7 +59,7 @@ def _looks_like_path(spec: str) -> bool:
     )
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
+def hub_reachable(timeout: float = 3.0) -> bool:
     from huggingface_hub import constants
 
     if constants.HF_HUB_OFFLINE:
@@ -88,7 +88,7 @@ def _check_hub(spec: str) -> None:
         raise _not_found(spec) from None
     if isinstance(cached, str):
         return
-    if not _hub_reachable():
+    if not hub_reachable():
         raise _not_found(spec)
     try:
         HfApi().model_info(spec, timeout=10)
