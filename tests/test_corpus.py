@@ -264,3 +264,33 @@ def test_an_interrupted_build_resumes_without_redoing_finished_stages(planted, t
     assert reads == []  # stage 1 was not run again
     fresh = build_corpus(replace(cfg, out=str(tmp_path / "fresh")))
     assert resumed["splits"] == fresh["splits"] and rows(out) == rows(tmp_path / "fresh")
+
+
+def test_token_counts_are_the_tokenizers_own(tokenizer):
+    from transformers import AutoTokenizer
+
+    from codebabel.data.filters import CountTokens
+
+    texts = [code(1), "", "héllo wörld\t" * 300, code(2, functions=400)]
+    own = AutoTokenizer.from_pretrained(tokenizer)
+    expected = [len(own(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    step = CountTokens(tokenizer, batch_chars=5000)  # several batches
+    assert step.lengths(texts) == expected
+    from datatrove.data import Document
+
+    docs = list(step.run(iter(Document(text=t, id=str(i)) for i, t in enumerate(texts))))
+    assert [d.metadata["n_tokens"] for d in docs] == expected
+
+
+def test_minhash_fed_in_slices_is_the_same_signature_and_estimates_jaccard():
+    import numpy as np
+
+    from codebabel.data.dedup import Signer, shingles
+
+    text = code(7, functions=300)
+    whole, sliced = Signer(batch=10**9).minhash(text), Signer(batch=100).minhash(text)
+    assert np.array_equal(whole.hashvalues, sliced.hashvalues)
+    other = code(8, functions=300)
+    a, b = shingles(text), shingles(other)
+    true_j = len(a & b) / len(a | b)
+    assert abs(Signer().minhash(text).jaccard(Signer().minhash(other)) - true_j) < 0.1

@@ -45,16 +45,19 @@ def n_words(text: str) -> int:
 class Signer:
     """MinHash signatures with one shared set of permutations (made once, not per document)."""
 
-    def __init__(self, cfg: MinHashConfig = MinHashConfig()):
+    def __init__(self, cfg: MinHashConfig = MinHashConfig(), batch: int = 4096):
         self.cfg = cfg
+        self.batch = batch
         self.scheme = "affine32"
         self._perms = MinHash(num_perm=cfg.num_perm, seed=cfg.seed, scheme=self.scheme).permutations
 
     def minhash(self, text: str) -> MinHash:
         m = MinHash(num_perm=self.cfg.num_perm, seed=self.cfg.seed, permutations=self._perms, scheme=self.scheme)
-        sh = shingles(text, self.cfg.ngram)
-        if sh:
-            m.update_batch(list(sh))
+        sh = list(shingles(text, self.cfg.ngram))
+        # datasketch hashes a batch as one (num_perm x batch) uint64 matrix: 256 x 100k shingles of a 1 MB file
+        # would be 200 MB at once, so feed it in slices (the minimum over slices is the same signature)
+        for i in range(0, len(sh), self.batch):
+            m.update_batch(sh[i:i + self.batch])
         return m
 
     def from_values(self, values: list[int]) -> LeanMinHash:

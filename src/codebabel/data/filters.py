@@ -53,15 +53,17 @@ class Decode(CountingFilter):
 
 
 class CountTokens(PipelineStep):
-    """``metadata["n_tokens"]`` by the model's tokenizer (batched: the fast tokenizer runs in Rust)."""
+    """``metadata["n_tokens"]`` by the model's tokenizer. Batches of at most ``batch_chars`` characters go to
+    the fast tokenizer's Rust side, which returns only lengths to Python: memory stays flat whatever the
+    file sizes (a list of Python ints per token would cost ~36 bytes a token)."""
 
     name = "🔢 tokens"
     type = "🔢 - TOKENIZER"
 
-    def __init__(self, tokenizer_spec: str, batch_size: int = 64):
+    def __init__(self, tokenizer_spec: str, batch_docs: int = 64, batch_chars: int = 1_000_000):
         super().__init__()
         self.tokenizer_spec = tokenizer_spec
-        self.batch_size = batch_size
+        self.batch_docs, self.batch_chars = batch_docs, batch_chars
         self._tok = None
 
     @property
@@ -72,22 +74,29 @@ class CountTokens(PipelineStep):
             self._tok = load_tokenizer(self.tokenizer_spec)
         return self._tok
 
+    def lengths(self, texts: list[str]) -> list[int]:
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        if backend is not None:
+            return [len(e) for e in backend.encode_batch(texts, add_special_tokens=False)]
+        return [len(self.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         batch: list[Document] = []
+        chars = 0
         for doc in data:
             batch.append(doc)
-            if len(batch) >= self.batch_size:
+            chars += len(doc.text)
+            if len(batch) >= self.batch_docs or chars >= self.batch_chars:
                 yield from self._count(batch)
-                batch = []
+                batch, chars = [], 0
         yield from self._count(batch)
 
     def _count(self, batch: list[Document]) -> list[Document]:
         if not batch:
             return batch
-        ids = self.tokenizer([d.text for d in batch], add_special_tokens=False)["input_ids"]
-        for doc, toks in zip(batch, ids, strict=True):
-            doc.metadata["n_tokens"] = len(toks)
-            self.stat_update("tokens", value=len(toks))
+        for doc, n in zip(batch, self.lengths([d.text for d in batch]), strict=True):
+            doc.metadata["n_tokens"] = n
+            self.stat_update("tokens", value=n)
         return batch
 
 
