@@ -294,3 +294,24 @@ def test_minhash_fed_in_slices_is_the_same_signature_and_estimates_jaccard():
     a, b = shingles(text), shingles(other)
     true_j = len(a & b) / len(a | b)
     assert abs(Signer().minhash(text).jaccard(Signer().minhash(other)) - true_j) < 0.1
+
+
+@pytest.mark.slow
+def test_ruby_stdlib_corpus_and_the_default_models_perplexity_on_it(tmp_path):
+    """The whole chain on real data: Ruby's installed stdlib → corpus → SmolLM2's perplexity on its test split."""
+    from codebabel.config import PerplexityConfig
+    from codebabel.evaluate.perplexity import evaluate_perplexity
+    from codebabel.languages import get_language
+
+    if not get_language("rb").system_sources():
+        pytest.skip("Ruby's stdlib is not installed: apt-get install ruby (or run scripts/setup.sh)")
+    out = tmp_path / "ruby"
+    m = build_corpus(CorpusConfig(language="rb", out=str(out), from_system=True, max_tokens=300_000))
+    assert step(m, "read")["files_after"] > 300
+    assert 0 < sum(s["tokens"] for s in m["splits"].values()) <= 300_000
+    assert m["splits"]["test"]["files"] > 0 and m["sources"][0]["license"] == "Ruby OR BSD-2-Clause"
+    res = evaluate_perplexity(PerplexityConfig(model="smollm2-135m", data=(str(out),), limit=2, context=512,
+                                               stride=256))
+    row = res["results"][0]
+    assert row["language"] == "rb" and row["tokens"] > 0
+    assert 1.0 < row["perplexity"] < 100 and 0.1 < row["bits_per_byte"] < 4
