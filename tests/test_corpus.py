@@ -315,3 +315,13 @@ def test_ruby_stdlib_corpus_and_the_default_models_perplexity_on_it(tmp_path):
     row = res["results"][0]
     assert row["language"] == "rb" and row["tokens"] > 0
     assert 1.0 < row["perplexity"] < 100 and 0.1 < row["bits_per_byte"] < 4
+
+
+def test_a_bad_row_found_mid_build_is_one_error_line_and_leaves_nothing(tmp_path, cli):
+    (tmp_path / "bad.jsonl").write_text('{"content": "x = 1"}\nnot json\n')
+    out = tmp_path / "out"
+    r = cli("corpus", "build", "--language", "py", "--out", str(out), str(tmp_path / "bad.jsonl"))
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("error: corpus source") and "line 2: not JSON" in r.stderr
+    assert not out.exists()
