@@ -1,0 +1,1 @@
+"""Fine-tuning: recipes (typed YAML), LoRA or full, curriculum stages."""
