@@ -234,6 +234,29 @@ def benchmark_export(
             err.print(f"  {s.task_id}: {s.reason}", highlight=False, soft_wrap=True)
 
 
+@app.command("train", no_args_is_help=True)
+def train_cmd(
+    recipe: Annotated[str, typer.Argument(help="Recipe YAML (model, data, method lora|full, hyperparameters, "
+                                               "stages).")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a recipe field: key=value, dotted "
+                                                                   "(lora.r=16, stages.1.max_steps=50).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run from its newest checkpoint.")] = False,
+) -> None:
+    """Fine-tune a model (LoRA or full) on corpus folders, stage by stage; resumable."""
+    from codebabel.train.recipe import load_recipe
+    from codebabel.train.trainer import train
+
+    summary = train(load_recipe(recipe, set_ or []), resume=resume, console=err)
+    table = Table(show_header=True)
+    for col in ("stage", "method", "steps", "tokens", "tokens/s", "train loss", "peak MiB"):
+        table.add_column(col, justify="left" if col in ("stage", "method") else "right")
+    for s in summary["stages"]:
+        table.add_row(s["stage"], s["method"], str(s["steps"]), f"{s['tokens']:,}", f"{s['tokens_per_s'] or 0:,.0f}",
+                      f"{s['train_loss']:.4f}", f"{s['peak_memory_mb']:,.0f}")
+    out.print(table)
+    print(f"result: {summary['result']}", flush=True)
+
+
 @corpus_app.command("build", no_args_is_help=True)
 def corpus_build(
     language: Annotated[str, typer.Option(help="Language of the corpus (name, alias or extension): files are "

@@ -1,0 +1,253 @@
+"""``codebabel train RECIPE.yaml``: LoRA or full fine-tuning on corpus folders, stage after stage, resumable.
+
+The loop is transformers' ``Trainer`` (optimizer, schedule, gradient accumulation, checkpointing, exact
+resume: optimizer, scheduler, RNG states and the data position come back from the newest checkpoint) with
+PEFT for LoRA. What is ours is short: the data (corpus → tokens → padding-free packed rows,
+train/packing.py), the stages (each its own ``Trainer`` over the same model, a ``done.json`` marking a
+finished one so ``--resume`` skips it), and the measurements (metrics.jsonl: loss, learning rate, useful
+tokens, tokens/s, peak memory per step; summary.json at the end).
+
+Layout: ``<output>/<name>/stages/<stage>/checkpoint-N/`` (Trainer's), ``.../<stage>/done.json``,
+``<output>/<name>/{adapter|model}/`` (the result, with a README model card), ``metrics.jsonl``,
+``summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from codebabel.errors import CodebabelError
+from codebabel.train.recipe import Hyper, Recipe
+
+
+def run_dir(recipe: Recipe) -> Path:
+    return Path(recipe.output).expanduser() / recipe.name
+
+
+def packed_rows(corpora: tuple[str, ...], split: str, tokenizer, seq_len: int) -> list[dict]:
+    """The split's documents, tokenized (+EOS) and packed into rows of at most ``seq_len`` tokens."""
+    from codebabel.evaluate.perplexity import iter_texts, open_split
+    from codebabel.train.packing import pack, pieces
+
+    def token_lists():
+        for corpus in corpora:
+            for text in iter_texts(open_split(corpus, split)):
+                yield tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    return [{"pieces": row} for row in pack(pieces(token_lists(), seq_len, tokenizer.eos_token_id), seq_len)]
+
+
+def _peak_memory_mb() -> float:
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _metrics_callback(path: Path, stage: str):
+    from transformers import TrainerCallback
+
+    class Metrics(TrainerCallback):
+        """One JSON line per logged step: stage, step, loss, lr, useful tokens, tokens/s, peak memory."""
+
+        def __init__(self):
+            self.t0 = time.monotonic()
+            self.tokens0: int | None = None
+
+        def on_train_begin(self, args, state, control, **kw):
+            self.t0 = time.monotonic()
+            self.tokens0 = state.num_input_tokens_seen
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            if not logs or "loss" not in logs:
+                return
+            elapsed = time.monotonic() - self.t0
+            tokens = state.num_input_tokens_seen - (self.tokens0 or 0)
+            row = {"stage": stage, "step": state.global_step, "loss": logs["loss"],
+                   "lr": logs.get("learning_rate"), "grad_norm": logs.get("grad_norm"),
+                   "tokens_seen": state.num_input_tokens_seen,
+                   "tokens_per_s": round(tokens / elapsed, 2) if elapsed > 0 else None,
+                   "peak_memory_mb": round(_peak_memory_mb(), 1), "elapsed_s": round(elapsed, 2)}
+            with path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
+
+    return Metrics()
+
+
+def _args(hyper: Hyper, recipe: Recipe, out: Path, has_eval: bool):
+    import torch
+    from transformers import TrainingArguments
+
+    bf16 = hyper.dtype == "bfloat16" or (hyper.dtype == "auto" and torch.cuda.is_available()
+                                         and torch.cuda.is_bf16_supported())
+    report = [r for r in recipe.report_to if _installed(r)]
+    return TrainingArguments(
+        output_dir=str(out),
+        per_device_train_batch_size=hyper.batch_size,
+        per_device_eval_batch_size=hyper.batch_size,
+        gradient_accumulation_steps=hyper.grad_accum,
+        learning_rate=hyper.lr,
+        lr_scheduler_type=hyper.schedule,
+        warmup_steps=hyper.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        weight_decay=hyper.weight_decay,
+        optim=hyper.optimizer,
+        num_train_epochs=hyper.epochs,
+        max_steps=hyper.max_steps if hyper.max_steps is not None else -1,
+        save_strategy="steps",
+        save_steps=hyper.save_every,
+        eval_strategy="steps" if (has_eval and hyper.eval_every) else "no",
+        eval_steps=hyper.eval_every,
+        logging_steps=1,
+        seed=recipe.seed,
+        data_seed=recipe.seed,
+        bf16=bf16,
+        fp16=hyper.dtype == "float16",
+        gradient_checkpointing=hyper.gradient_checkpointing,
+        report_to=report or "none",
+        remove_unused_columns=False,
+        include_num_input_tokens_seen="all",  # packed batches hold no padding: every token is a useful one
+        use_cpu=recipe.device == "cpu" or not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+    )
+
+
+def _installed(name: str) -> bool:
+    import importlib.util
+
+    module = {"tensorboard": "tensorboard", "wandb": "wandb"}.get(name, name)
+    return importlib.util.find_spec(module) is not None
+
+
+def _model(recipe: Recipe, hyper: Hyper, previous: Path | None):
+    """The model for a stage: the base (+ fresh LoRA) for the first, the previous stage's result after."""
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from codebabel.models.loading import load_model
+    from codebabel.models.lora import lora_targets
+
+    if hyper.method == "full" and previous is not None:
+        model = AutoModelForCausalLM.from_pretrained(previous)
+        model.config.use_cache = False
+        return model
+    model, _ = load_model(recipe.model, device="cpu", dtype="float32")
+    model.config.use_cache = False  # packed batches need it (see train/packing.py)
+    if hyper.method == "full":
+        return model
+    if previous is not None:
+        return PeftModel.from_pretrained(model, str(previous), is_trainable=True)
+    cfg = LoraConfig(r=recipe.lora.r, lora_alpha=recipe.lora.alpha, lora_dropout=recipe.lora.dropout,
+                     target_modules=list(recipe.lora.targets or lora_targets(model)), task_type="CAUSAL_LM")
+    return get_peft_model(model, cfg)
+
+
+def newest_checkpoint(folder: Path) -> Path | None:
+    ckpts = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    return ckpts[-1] if ckpts else None
+
+
+def train(recipe: Recipe, resume: bool = False, console: Console | None = None, callbacks: list | None = None) -> dict:
+    """Run every stage of ``recipe``; returns (and writes) the summary."""
+    from transformers import Trainer
+
+    from codebabel.models.loading import load_tokenizer
+    from codebabel.train.packing import PackedCollator
+
+    console = console or Console(stderr=True)
+    root = run_dir(recipe)
+    if root.exists() and not resume and any(root.iterdir()):
+        raise CodebabelError(f"run folder '{root}' exists; pass --resume to continue it, or change 'name'/'output'")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "recipe.json").write_text(json.dumps(_plain(recipe), indent=2) + "\n")
+    tokenizer = load_tokenizer(recipe.model, padding_side="right")
+    metrics = root / "metrics.jsonl"
+    previous: Path | None = None
+    stages: list[dict] = []
+    t0 = time.monotonic()
+    for name, hyper in recipe.stage_list():
+        stage_dir = root / "stages" / name
+        done = stage_dir / "done.json"
+        if done.is_file():
+            stages.append(json.loads(done.read_text()))
+            previous = stage_dir / "final"
+            console.print(f"stage {name}: already done", highlight=False)
+            continue
+        rows = packed_rows(hyper.data, hyper.split, tokenizer, hyper.seq_len)
+        if not rows:
+            raise CodebabelError(f"stage '{name}': no training tokens in {', '.join(hyper.data)} ({hyper.split})")
+        eval_rows = []
+        if hyper.eval_every:
+            eval_rows = packed_rows(hyper.data, hyper.eval_split, tokenizer, hyper.seq_len)
+        from transformers import set_seed
+
+        set_seed(recipe.seed)  # LoRA's initial weights come from the global RNG: same seed, same start
+        model = _model(recipe, hyper, previous)
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        total = sum(p.numel() for p in model.parameters())
+        console.print(f"stage {name}: {hyper.method}, {len(rows)} rows of <= {hyper.seq_len} tokens, "
+                      f"{trainable:,} trainable of {total:,} parameters", highlight=False)
+        trainer = Trainer(model=model, args=_args(hyper, recipe, stage_dir, bool(eval_rows)), train_dataset=rows,
+                          eval_dataset=eval_rows or None, data_collator=PackedCollator(),
+                          callbacks=[_metrics_callback(metrics, name), *(callbacks or [])])
+        checkpoint = newest_checkpoint(stage_dir) if resume else None
+        ts = time.monotonic()
+        result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        final = stage_dir / "final"
+        trainer.save_model(str(final))
+        tokenizer.save_pretrained(str(final))
+        summary = {"stage": name, "method": hyper.method, "steps": trainer.state.global_step,
+                   "train_loss": result.training_loss, "tokens": int(trainer.state.num_input_tokens_seen),
+                   "wall_s": round(time.monotonic() - ts, 2), "trainable_params": trainable, "total_params": total,
+                   "peak_memory_mb": round(_peak_memory_mb(), 1), "resumed_from": checkpoint and checkpoint.name}
+        summary["tokens_per_s"] = round(summary["tokens"] / summary["wall_s"], 2) if summary["wall_s"] else None
+        if eval_rows:
+            ev = trainer.evaluate()
+            summary["eval_loss"] = ev["eval_loss"]
+            summary["eval_perplexity"] = math.exp(ev["eval_loss"])
+        from codebabel.evaluate.results import atomic_write_text
+
+        atomic_write_text(done, json.dumps(summary, indent=2) + "\n")
+        stages.append(summary)
+        previous = final
+    result_dir = _publish(recipe, previous, root)
+    out = {"run_dir": str(root), "result": str(result_dir), "stages": stages,
+           "wall_s": round(time.monotonic() - t0, 2), "metrics": str(metrics)}
+    from codebabel.evaluate.results import atomic_write_text
+
+    atomic_write_text(root / "summary.json", json.dumps(out, indent=2) + "\n")
+    return out
+
+
+def _publish(recipe: Recipe, final: Path, root: Path) -> Path:
+    """Copy the last stage's result to ``adapter/`` (LoRA) or ``model/`` (full), with a model card."""
+    import shutil
+
+    last_method = recipe.stage_list()[-1][1].method
+    target = root / ("adapter" if last_method == "lora" else "model")
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(final, target)
+    card = [f"# {recipe.name}", "", f"Fine-tuned by `codebabel train` ({last_method}) from `{recipe.model}`.", "",
+            "## Data", ""]
+    card += [f"- stage `{n}`: {', '.join(h.data)} ({h.split})" for n, h in recipe.stage_list()]
+    card += ["", "## Recipe", "", "```json", json.dumps(_plain(recipe), indent=2), "```", "",
+             "Metrics per step: `metrics.jsonl` next to this folder; per stage: `summary.json`.", ""]
+    if last_method == "lora":
+        card.insert(3, "Load with `PeftModel.from_pretrained(base, this_folder)`.")
+    (target / "README.md").write_text("\n".join(card))
+    return target
+
+
+def _plain(recipe: Recipe) -> Any:
+    from dataclasses import asdict
+
+    return json.loads(json.dumps(asdict(recipe), default=str))
