@@ -182,3 +182,25 @@ def test_a_recipe_without_training_data_is_a_one_line_error(setup, tmp_path):
     p = write_recipe(tmp_path, "g", f"model: {model}\noutput: {tmp_path}\nname: g\ndata: [{tmp_path / 'nope'}]\n")
     with pytest.raises(CodebabelError, match="no such folder"):
         train(load_recipe(p))
+
+
+def test_export_merge_gives_the_adapters_outputs(tmp_path, cli):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from codebabel.models.tiny import build_tiny_model
+
+    base = build_tiny_model(tmp_path / "base")
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base),
+                           LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    model.save_pretrained(tmp_path / "adapter")
+    r = cli("export", "--merge", "--adapter", str(tmp_path / "adapter"), "--out", str(tmp_path / "merged"),
+            "--model", str(base))
+    assert r.returncode == 0, r.stderr[-2000:]
+    merged = AutoModelForCausalLM.from_pretrained(tmp_path / "merged")
+    ids = torch.tensor([[5, 9, 42, 7, 100]])
+    with torch.no_grad():
+        torch.testing.assert_close(merged(ids).logits, model(ids).logits, atol=1e-5, rtol=1e-5)
+    assert not any("lora" in n for n, _ in merged.named_parameters())
+    r = cli("export", "--merge", "--adapter", str(tmp_path / "adapter"), "--out", str(tmp_path / "merged"))
+    assert r.returncode == 2 and "exists and is not empty" in r.stderr

@@ -257,6 +257,21 @@ def train_cmd(
     print(f"result: {summary['result']}", flush=True)
 
 
+@app.command("export", no_args_is_help=True)
+def export_cmd(
+    adapter: Annotated[str, typer.Option(help="PEFT adapter folder (e.g. runs/NAME/adapter).")],
+    out_dir: Annotated[str, typer.Option("--out", help="Folder for the merged Hugging Face model.")],
+    merge: Annotated[bool, typer.Option("--merge", help="Merge the adapter into the base weights.")] = False,
+    model: Annotated[str | None, typer.Option(help="Base model (default: the adapter's own base).")] = None,
+) -> None:
+    """Write a merged model: base weights + LoRA adapter, as a plain Hugging Face folder."""
+    from codebabel.train.trainer import export_merged
+
+    if not merge:
+        raise CodebabelError("codebabel export: pass --merge (the only export so far: a merged HF folder)")
+    print(f"merged: {export_merged(adapter, out_dir, model)}", flush=True)
+
+
 @corpus_app.command("build", no_args_is_help=True)
 def corpus_build(
     language: Annotated[str, typer.Option(help="Language of the corpus (name, alias or extension): files are "

@@ -251,3 +251,35 @@ def _plain(recipe: Recipe) -> Any:
     from dataclasses import asdict
 
     return json.loads(json.dumps(asdict(recipe), default=str))
+
+
+def export_merged(adapter: str, out: str, model: str | None = None) -> Path:
+    """Merge a LoRA adapter into its base model and save a plain Hugging Face folder (``codebabel export
+    --merge``). The base is ``model``, else the adapter's ``base_model_name_or_path``."""
+    from codebabel.models.loading import attach_adapter, load_model
+
+    apath = Path(adapter).expanduser()
+    cfg_path = apath / "adapter_config.json"
+    if not cfg_path.is_file():
+        raise CodebabelError(f"--adapter {adapter}: no adapter_config.json there; pass a PEFT adapter folder")
+    base = model or json.loads(cfg_path.read_text()).get("base_model_name_or_path")
+    if not base:
+        raise CodebabelError(f"--adapter {adapter}: it does not name its base model; pass --model")
+    target = Path(out).expanduser()
+    if target.exists() and any(target.iterdir()):
+        raise CodebabelError(f"--out {out}: exists and is not empty; choose a new folder")
+    base_model, tokenizer = load_model(base, device="cpu", dtype="float32")
+    merged = attach_adapter(base_model, apath).merge_and_unload()
+    tmp = target.with_name(f".{target.name}.partial")
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp)
+    merged.save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    (tmp / "README.md").write_text(f"# merged\n\n`{base}` with the LoRA adapter `{apath}` merged in by "
+                                   "`codebabel export --merge`.\n")
+    if target.exists():
+        target.rmdir()
+    tmp.rename(target)
+    return target
