@@ -204,3 +204,22 @@ def test_export_merge_gives_the_adapters_outputs(tmp_path, cli):
     assert not any("lora" in n for n, _ in merged.named_parameters())
     r = cli("export", "--merge", "--adapter", str(tmp_path / "adapter"), "--out", str(tmp_path / "merged"))
     assert r.returncode == 2 and "exists and is not empty" in r.stderr
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_accelerate_launch_runs_the_same_command(setup, processes):
+    """`accelerate launch -m codebabel train RECIPE` unchanged: one process, and two CPU processes (DDP, gloo)."""
+    root, model, corpora = setup
+    name = f"acc{processes}"
+    recipe = write_recipe(root, name, BASE.format(model=model, root=root, python=corpora["python"])
+                          + f"max_steps: 3\nname: {name}\n")
+    r = subprocess.run(["accelerate", "launch", "--cpu", "--num_processes", str(processes), "--num_machines", "1",
+                        "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "codebabel", "train", str(recipe)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = root / "runs" / name
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in rows] == [1, 2, 3]  # logged once, by the main process
+    assert (run / "adapter" / "adapter_model.safetensors").is_file()
+    summary = json.loads((run / "summary.json").read_text())["stages"][0]
+    assert summary["steps"] == 3

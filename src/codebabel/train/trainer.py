@@ -67,7 +67,7 @@ def _metrics_callback(path: Path, stage: str):
             self.tokens0 = state.num_input_tokens_seen
 
         def on_log(self, args, state, control, logs=None, **kw):
-            if not logs or "loss" not in logs:
+            if not logs or "loss" not in logs or not state.is_world_process_zero:
                 return
             elapsed = time.monotonic() - self.t0
             tokens = state.num_input_tokens_seen - (self.tokens0 or 0)
@@ -157,17 +157,23 @@ def newest_checkpoint(folder: Path) -> Path | None:
 
 def train(recipe: Recipe, resume: bool = False, console: Console | None = None, callbacks: list | None = None) -> dict:
     """Run every stage of ``recipe``; returns (and writes) the summary."""
+    from accelerate import PartialState
     from transformers import Trainer
 
     from codebabel.models.loading import load_tokenizer
     from codebabel.train.packing import PackedCollator
 
     console = console or Console(stderr=True)
+    dist = PartialState()  # one process, or each of `accelerate launch`'s: only the main one writes files
     root = run_dir(recipe)
-    if root.exists() and not resume and any(root.iterdir()):
+    exists = root.exists() and any(root.iterdir())
+    dist.wait_for_everyone()  # every process has looked before the main one writes
+    if exists and not resume:
         raise CodebabelError(f"run folder '{root}' exists; pass --resume to continue it, or change 'name'/'output'")
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "recipe.json").write_text(json.dumps(_plain(recipe), indent=2) + "\n")
+    if dist.is_main_process:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "recipe.json").write_text(json.dumps(_plain(recipe), indent=2) + "\n")
+    dist.wait_for_everyone()
     tokenizer = load_tokenizer(recipe.model, padding_side="right")
     metrics = root / "metrics.jsonl"
     previous: Path | None = None
@@ -202,8 +208,9 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
         ts = time.monotonic()
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         final = stage_dir / "final"
-        trainer.save_model(str(final))
-        tokenizer.save_pretrained(str(final))
+        trainer.save_model(str(final))  # the main process writes (gathering shards under FSDP/ZeRO-3)
+        if dist.is_main_process:
+            tokenizer.save_pretrained(str(final))
         summary = {"stage": name, "method": hyper.method, "steps": trainer.state.global_step,
                    "train_loss": result.training_loss, "tokens": int(trainer.state.num_input_tokens_seen),
                    "wall_s": round(time.monotonic() - ts, 2), "trainable_params": trainable, "total_params": total,
@@ -215,24 +222,28 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
             summary["eval_perplexity"] = math.exp(ev["eval_loss"])
         from codebabel.evaluate.results import atomic_write_text
 
-        atomic_write_text(done, json.dumps(summary, indent=2) + "\n")
+        if dist.is_main_process:
+            atomic_write_text(done, json.dumps(summary, indent=2) + "\n")
+        dist.wait_for_everyone()
         stages.append(summary)
         previous = final
-    result_dir = _publish(recipe, previous, root)
+    result_dir = root / ("adapter" if recipe.stage_list()[-1][1].method == "lora" else "model")
     out = {"run_dir": str(root), "result": str(result_dir), "stages": stages,
            "wall_s": round(time.monotonic() - t0, 2), "metrics": str(metrics)}
-    from codebabel.evaluate.results import atomic_write_text
+    if dist.is_main_process:
+        from codebabel.evaluate.results import atomic_write_text
 
-    atomic_write_text(root / "summary.json", json.dumps(out, indent=2) + "\n")
+        _publish(recipe, previous, result_dir)
+        atomic_write_text(root / "summary.json", json.dumps(out, indent=2) + "\n")
+    dist.wait_for_everyone()
     return out
 
 
-def _publish(recipe: Recipe, final: Path, root: Path) -> Path:
-    """Copy the last stage's result to ``adapter/`` (LoRA) or ``model/`` (full), with a model card."""
+def _publish(recipe: Recipe, final: Path, target: Path) -> Path:
+    """Copy the last stage's result to ``target`` (``adapter/`` or ``model/``), with a model card."""
     import shutil
 
     last_method = recipe.stage_list()[-1][1].method
-    target = root / ("adapter" if last_method == "lora" else "model")
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(final, target)
