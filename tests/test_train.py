@@ -213,7 +213,8 @@ def test_accelerate_launch_runs_the_same_command(setup, processes):
     name = f"acc{processes}"
     recipe = write_recipe(root, name, BASE.format(model=model, root=root, python=corpora["python"])
                           + f"max_steps: 3\nname: {name}\n")
-    r = subprocess.run(["accelerate", "launch", "--cpu", "--num_processes", str(processes), "--num_machines", "1",
+    # `accelerate launch ...`, through this interpreter (the console script may not be on PATH)
+    r = subprocess.run([sys.executable, "-m", "accelerate.commands.accelerate_cli", "launch", "--cpu", "--num_processes", str(processes), "--num_machines", "1",
                         "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "codebabel", "train", str(recipe)],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
