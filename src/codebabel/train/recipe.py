@@ -54,7 +54,6 @@ class Hyper:
     eval_every: int | None = None
     save_every: int = 100
     gradient_checkpointing: bool = False
-    packing: bool = True
     dtype: str = "auto"
     split: str = "train"
     eval_split: str = "validation"
