@@ -29,6 +29,7 @@ from rich.console import Console
 from codebabel.config import CorpusConfig
 from codebabel.data.splits import SPLITS
 from codebabel.errors import CodebabelError
+from codebabel.evaluate.results import atomic_write_text
 from codebabel.languages import get_language
 
 MANIFEST = "manifest.json"
@@ -66,7 +67,7 @@ def build_corpus(cfg: CorpusConfig, console: Console | None = None) -> dict:
     created = not out.exists()
     work.mkdir(parents=True, exist_ok=True)
     try:
-        return _build(cfg, lang, sources, settings, key, out, work, console)
+        return _build(cfg, lang, sources, settings, key, out, work)
     except CodebabelError:
         # a bad input: nothing worth resuming, and no half-written output left behind
         shutil.rmtree(work, ignore_errors=True)
@@ -75,8 +76,7 @@ def build_corpus(cfg: CorpusConfig, console: Console | None = None) -> dict:
         raise
 
 
-def _build(cfg: CorpusConfig, lang, sources, settings: dict, key: str, out: Path, work: Path,
-           console: Console) -> dict:
+def _build(cfg: CorpusConfig, lang, sources, settings: dict, key: str, out: Path, work: Path) -> dict:
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
 
@@ -121,7 +121,7 @@ def _build(cfg: CorpusConfig, lang, sources, settings: dict, key: str, out: Path
         if target.exists():
             shutil.rmtree(target)
         (final / split).rename(target)
-    splits = {s: _split_counts(out / s) for s in SPLITS}
+    splits, licenses = _split_stats(out)
     manifest = {
         "language": lang.name,
         "display_name": lang.display_name,
@@ -132,11 +132,9 @@ def _build(cfg: CorpusConfig, lang, sources, settings: dict, key: str, out: Path
         "tokenizer": cfg.tokenizer,
         "steps": steps,
         "splits": splits,
-        "licenses": _licenses(out),
+        "licenses": licenses,
         "build_s": round(time.monotonic() - t0, 1),
     }
-    from codebabel.evaluate.results import atomic_write_text
-
     atomic_write_text(out / CARD, dataset_card(manifest))
     atomic_write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
     shutil.rmtree(out / ".work", ignore_errors=True)
@@ -149,12 +147,19 @@ def _row(writer, doc) -> dict:
 
 
 def _run(pipeline: list, tasks: int, logging_dir: Path) -> None:
+    _terminal_warnings_only()
+    _QuietExecutor(pipeline=pipeline, tasks=tasks, workers=tasks, logging_dir=str(logging_dir),
+                   start_method="fork").run()
+
+
+def _terminal_warnings_only(logfile=None) -> None:
+    """loguru (datatrove's logger): warnings and worse on the terminal, everything in ``logfile`` if given."""
     from loguru import logger
 
     logger.remove()
+    if logfile is not None:
+        logger.add(logfile, level="DEBUG")
     logger.add(sys.stderr, level="WARNING", filter=_no_tracebacks)
-    _QuietExecutor(pipeline=pipeline, tasks=tasks, workers=tasks, logging_dir=str(logging_dir),
-                   start_method="fork").run()
 
 
 def _no_tracebacks(record) -> bool:
@@ -169,23 +174,17 @@ class _QuietExecutor(LocalPipelineExecutor):
 
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
         import datatrove.executor.base as base
-        from loguru import logger
 
-        original = base.add_task_logger
+        original, original_close = base.add_task_logger, base.close_task_logger
 
         def add_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
-            logger.remove()
             logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
-            logger.add(logfile, level="DEBUG")
-            logger.add(sys.stderr, level="WARNING", filter=_no_tracebacks)
+            _terminal_warnings_only(logfile)
             return logfile
-
-        original_close = base.close_task_logger
 
         def close_task_logger(logfile):
             original_close(logfile)  # re-adds datatrove's default (DEBUG) terminal logger
-            logger.remove()
-            logger.add(sys.stderr, level="WARNING", filter=_no_tracebacks)
+            _terminal_warnings_only()
 
         base.add_task_logger, base.close_task_logger = add_task_logger, close_task_logger
         try:
@@ -250,27 +249,23 @@ def _step_counts(logging_dirs: list[Path]) -> list[dict]:
     return steps
 
 
-def _split_counts(folder: Path) -> dict:
-    files = tokens = nbytes = 0
-    for shard in sorted(folder.glob("*.jsonl")):
-        with shard.open(encoding="utf-8") as f:
-            for line in f:
-                row = json.loads(line)
-                files += 1
-                tokens += int(row.get("n_tokens", 0))
-                nbytes += len(row["text"].encode("utf-8"))
-    return {"files": files, "tokens": tokens, "bytes": nbytes}
-
-
-def _licenses(out: Path) -> dict[str, int]:
-    counts: dict[str, int] = {}
+def _split_stats(out: Path) -> tuple[dict, dict[str, int]]:
+    """Files, tokens and bytes per split, and files per license, in one read of the written shards."""
+    splits: dict[str, dict] = {}
+    licenses: dict[str, int] = {}
     for split in SPLITS:
+        files = tokens = nbytes = 0
         for shard in sorted((out / split).glob("*.jsonl")):
             with shard.open(encoding="utf-8") as f:
                 for line in f:
-                    lic = json.loads(line).get("license") or "unknown"
-                    counts[lic] = counts.get(lic, 0) + 1
-    return counts
+                    row = json.loads(line)
+                    files += 1
+                    tokens += int(row.get("n_tokens", 0))
+                    nbytes += len(row["text"].encode("utf-8"))
+                    lic = row.get("license") or "unknown"
+                    licenses[lic] = licenses.get(lic, 0) + 1
+        splits[split] = {"files": files, "tokens": tokens, "bytes": nbytes}
+    return splits, licenses
 
 
 def dataset_card(m: dict) -> str:

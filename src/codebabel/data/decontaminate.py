@@ -104,9 +104,7 @@ class Decontaminate(CountingFilter):
         for _end, key in self._automaton.iter(normalise(doc.text)):
             doc.metadata["contaminated_by"] = key
             return "benchmark_substring"
-        values = doc.metadata.get("minhash")
-        m = self._signer.from_values(values) if values is not None else self._signer.minhash(doc.text)
-        hits = self._lsh.query(m)
+        hits = self._lsh.query(self._signer.of(doc))
         if hits:
             doc.metadata["contaminated_by"] = sorted(hits)[0]
             return "benchmark_near_match"

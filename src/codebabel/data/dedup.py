@@ -60,7 +60,11 @@ class Signer:
             m.update_batch(sh[i:i + self.batch])
         return m
 
-    def from_values(self, values: list[int]) -> LeanMinHash:
+    def of(self, doc: Document) -> MinHash | LeanMinHash:
+        """The document's signature: the one stage 1 stored (``metadata["minhash"]``), else computed now."""
+        values = doc.metadata.get("minhash")
+        if values is None:
+            return self.minhash(doc.text)
         return LeanMinHash(seed=self.cfg.seed, hashvalues=np.asarray(values, dtype=np.uint64), scheme=self.scheme)
 
 
@@ -120,14 +124,10 @@ class NearDedup(CountingFilter):
         self.lsh = new_lsh(cfg.threshold, cfg.num_perm)
         self.count = 0
 
-    def signature(self, doc: Document):
-        values = doc.metadata.get("minhash")
-        return self.signer.from_values(values) if values is not None else self.signer.minhash(doc.text)
-
     def reason(self, doc: Document) -> str | None:
         if n_words(doc.text) < self.cfg.min_tokens:
             return "under_5_tokens"
-        m = self.signature(doc)
+        m = self.signer.of(doc)
         if self.lsh.query(m):
             return "near_duplicate"
         self.lsh.insert(str(self.count), m, check_duplication=False)

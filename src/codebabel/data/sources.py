@@ -104,11 +104,7 @@ def readers(sources: list[Source], excludes: tuple[str, ...] = ()) -> list[Pipel
 def _reader(src: Source, excludes: tuple[str, ...]) -> PipelineStep:
     if src.kind in ("tree", "system"):
         return TreeReader(src, excludes=excludes)
-    if src.kind == "jsonl":
-        return RowsReader(src)
-    if src.kind == "parquet":
-        return RowsReader(src)
-    if src.kind == "hf-disk":
+    if src.kind in ("jsonl", "parquet", "hf-disk"):
         return RowsReader(src)
     if src.kind == "hf-hub":
         from datatrove.pipeline.readers import HuggingFaceDatasetReader

@@ -8,9 +8,11 @@ branches on a language name.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal as _signal
+import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -255,8 +257,6 @@ _CRASH_SIGNALS = frozenset({_signal.SIGABRT, _signal.SIGBUS, _signal.SIGFPE, _si
 
 def ask_toolchain(*cmd: str) -> str | None:
     """The stripped stdout of a trusted toolchain command (e.g. ``go env GOROOT``), or None if it fails."""
-    import subprocess
-
     if shutil.which(cmd[0]) is None:
         return None
     try:
@@ -268,8 +268,6 @@ def ask_toolchain(*cmd: str) -> str | None:
 
 def existing(*paths: str | None) -> list[str]:
     """The given paths that exist, in order, each once."""
-    import os
-
     seen: list[str] = []
     for p in paths:
         if p and os.path.exists(p) and os.path.realpath(p) not in map(os.path.realpath, seen):

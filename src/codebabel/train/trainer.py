@@ -24,6 +24,7 @@ from typing import Any
 from rich.console import Console
 
 from codebabel.errors import CodebabelError
+from codebabel.evaluate.results import atomic_write_text
 from codebabel.train.recipe import Hyper, Recipe
 
 
@@ -120,10 +121,9 @@ def _args(hyper: Hyper, recipe: Recipe, out: Path, has_eval: bool):
     )
 
 
-def _installed(name: str) -> bool:
+def _installed(module: str) -> bool:
     import importlib.util
 
-    module = {"tensorboard": "tensorboard", "wandb": "wandb"}.get(name, name)
     return importlib.util.find_spec(module) is not None
 
 
@@ -158,7 +158,7 @@ def newest_checkpoint(folder: Path) -> Path | None:
 def train(recipe: Recipe, resume: bool = False, console: Console | None = None, callbacks: list | None = None) -> dict:
     """Run every stage of ``recipe``; returns (and writes) the summary."""
     from accelerate import PartialState
-    from transformers import Trainer
+    from transformers import Trainer, set_seed
 
     from codebabel.models.loading import load_tokenizer
     from codebabel.train.packing import PackedCollator
@@ -179,7 +179,8 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
     previous: Path | None = None
     stages: list[dict] = []
     t0 = time.monotonic()
-    for name, hyper in recipe.stage_list():
+    plan = recipe.stage_list()
+    for name, hyper in plan:
         stage_dir = root / "stages" / name
         done = stage_dir / "done.json"
         if done.is_file():
@@ -193,8 +194,6 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
         eval_rows = []
         if hyper.eval_every:
             eval_rows = packed_rows(hyper.data, hyper.eval_split, tokenizer, hyper.seq_len)
-        from transformers import set_seed
-
         set_seed(recipe.seed)  # LoRA's initial weights come from the global RNG: same seed, same start
         model = _model(recipe, hyper, previous)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -202,15 +201,13 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
         console.print(f"stage {name}: {hyper.method}, {len(rows)} rows of <= {hyper.seq_len} tokens, "
                       f"{trainable:,} trainable of {total:,} parameters", highlight=False)
         trainer = Trainer(model=model, args=_args(hyper, recipe, stage_dir, bool(eval_rows)), train_dataset=rows,
-                          eval_dataset=eval_rows or None, data_collator=PackedCollator(),
+                          eval_dataset=eval_rows or None, data_collator=PackedCollator(), processing_class=tokenizer,
                           callbacks=[_metrics_callback(metrics, name), *(callbacks or [])])
         checkpoint = newest_checkpoint(stage_dir) if resume else None
         ts = time.monotonic()
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         final = stage_dir / "final"
-        trainer.save_model(str(final))  # the main process writes (gathering shards under FSDP/ZeRO-3)
-        if dist.is_main_process:
-            tokenizer.save_pretrained(str(final))
+        trainer.save_model(str(final))  # weights + tokenizer; the main process writes (gathers FSDP/ZeRO-3 shards)
         summary = {"stage": name, "method": hyper.method, "steps": trainer.state.global_step,
                    "train_loss": result.training_loss, "tokens": int(trainer.state.num_input_tokens_seen),
                    "wall_s": round(time.monotonic() - ts, 2), "trainable_params": trainable, "total_params": total,
@@ -220,36 +217,32 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
             ev = trainer.evaluate()
             summary["eval_loss"] = ev["eval_loss"]
             summary["eval_perplexity"] = math.exp(ev["eval_loss"])
-        from codebabel.evaluate.results import atomic_write_text
-
         if dist.is_main_process:
             atomic_write_text(done, json.dumps(summary, indent=2) + "\n")
         dist.wait_for_everyone()
         stages.append(summary)
         previous = final
-    result_dir = root / ("adapter" if recipe.stage_list()[-1][1].method == "lora" else "model")
+    result_dir = root / ("adapter" if plan[-1][1].method == "lora" else "model")
     out = {"run_dir": str(root), "result": str(result_dir), "stages": stages,
            "wall_s": round(time.monotonic() - t0, 2), "metrics": str(metrics)}
     if dist.is_main_process:
-        from codebabel.evaluate.results import atomic_write_text
-
-        _publish(recipe, previous, result_dir)
+        _publish(recipe, plan, previous, result_dir)
         atomic_write_text(root / "summary.json", json.dumps(out, indent=2) + "\n")
     dist.wait_for_everyone()
     return out
 
 
-def _publish(recipe: Recipe, final: Path, target: Path) -> Path:
+def _publish(recipe: Recipe, plan: list[tuple[str, Hyper]], final: Path, target: Path) -> Path:
     """Copy the last stage's result to ``target`` (``adapter/`` or ``model/``), with a model card."""
     import shutil
 
-    last_method = recipe.stage_list()[-1][1].method
+    last_method = plan[-1][1].method
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(final, target)
     card = [f"# {recipe.name}", "", f"Fine-tuned by `codebabel train` ({last_method}) from `{recipe.model}`.", "",
             "## Data", ""]
-    card += [f"- stage `{n}`: {', '.join(h.data)} ({h.split})" for n, h in recipe.stage_list()]
+    card += [f"- stage `{n}`: {', '.join(h.data)} ({h.split})" for n, h in plan]
     card += ["", "## Recipe", "", "```json", json.dumps(_plain(recipe), indent=2), "```", "",
              "Metrics per step: `metrics.jsonl` next to this folder; per stage: `summary.json`.", ""]
     if last_method == "lora":
