@@ -2,6 +2,7 @@
 within a stage and across a stage boundary; outputs load with PEFT; the CLI runs a recipe."""
 
 import json
+import math
 import random
 import subprocess
 import sys
@@ -172,6 +173,36 @@ def test_outputs_load_and_full_fine_tuning_writes_a_model(setup, cli):
     # an existing run is not overwritten
     r = cli("train", str(write_recipe(root, "f", body.replace("name: e", "name: f"))))
     assert r.returncode == 2 and "exists; pass --resume" in r.stderr
+
+
+def test_prompt_completion_pairs_train_with_checkpointing_counting_real_tokens(setup):
+    from safetensors.torch import load_file
+
+    from codebabel.models.loading import load_tokenizer
+    from codebabel.train.recipe import load_recipe
+    from codebabel.train.samples import packed_rows
+    from codebabel.train.trainer import train
+
+    root, model, _ = setup
+    pairs = root / "pairs"
+    pairs.mkdir(exist_ok=True)
+    rnd = random.Random(3)
+    for split, n in (("train", 24), ("validation", 4)):
+        with (pairs / f"{split}.jsonl").open("w") as f:
+            for i in range(n):
+                a = rnd.randint(0, 99)
+                f.write(json.dumps({"prompt": f"<rb> def f{i}(x) x + {a} end <py>",
+                                    "completion": f" def f{i}(x):\n    return x + {a}\n" * rnd.randint(1, 3)}) + "\n")
+    body = BASE.format(model=model, root=root, python=f'"{pairs}/{{split}}.jsonl"')  # quoted: YAML reads { as a map
+    out = train(load_recipe(write_recipe(root, "p", body + "name: p\nepochs: 1\neval_every: 2\n"
+                                                        "gradient_checkpointing: true\n")))
+    stage = out["stages"][0]
+    rows, stats = packed_rows((str(pairs / "{split}.jsonl"),), "train", "train", load_tokenizer(model), 64)
+    assert stage["samples"] == 24 and stage["steps"] == -(-len(rows) // 2)
+    assert stage["tokens"] == stats.tokens  # one epoch: every real token once, no pads counted
+    assert math.isfinite(stage["eval_loss"])
+    lora_b = [v for k, v in load_file(str(Path(out["result"]) / "adapter_model.safetensors")).items() if "lora_B" in k]
+    assert lora_b and all(v.abs().sum() > 0 for v in lora_b)  # gradients reached LoRA through checkpointing
 
 
 def test_a_recipe_without_training_data_is_a_one_line_error(setup, tmp_path):

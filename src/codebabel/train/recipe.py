@@ -1,6 +1,6 @@
 """Training recipes: a YAML file → a typed, validated :class:`Recipe` (``codebabel train RECIPE.yaml``).
 
-A recipe names the base model, the data (corpus folders), the method (``lora`` | ``full``) and the
+A recipe names the base model, the data (corpus folders or JSONL sample files, train/samples.py), the method (``lora`` | ``full``) and the
 hyperparameters; ``stages:`` is a curriculum, each stage with its own data and overrides of any top-level
 training field, run in order. ``--set key=value`` overrides any field after the file is read, with dotted
 paths (``lora.r=16``, ``stages.1.max_steps=50``); values are YAML (``true``, ``1e-4``, ``[q_proj, v_proj]``).
@@ -54,6 +54,8 @@ class Hyper:
     eval_every: int | None = None
     save_every: int = 100
     gradient_checkpointing: bool = False
+    #: train the loss in chunks of this many tokens without full logits (train/loss.py); 0 = the model's own
+    loss_chunk_tokens: int = 256
     dtype: str = "auto"
     split: str = "train"
     eval_split: str = "validation"
@@ -79,6 +81,8 @@ class Recipe(Hyper):
     stages: tuple[Stage, ...] = ()
     #: TensorBoard / W&B logging when those packages are installed (JSONL metrics are always written)
     report_to: tuple[str, ...] = ()
+    #: CPU (glibc): give freed tensor memory back to the OS at once; peak RSS about halves, steps ~1.6x slower
+    release_memory: bool = False
 
     def stage_list(self) -> list[tuple[str, Hyper]]:
         """The stages to run in order, each as its effective hyperparameters (one implicit stage if none)."""
@@ -138,6 +142,8 @@ def _check(r: Recipe, where: str) -> None:
         for key in ("batch_size", "grad_accum", "seq_len", "save_every"):
             if getattr(h, key) < 1:
                 raise CodebabelError(f"{at}: {key} must be at least 1 (got {getattr(h, key)})")
+        if h.loss_chunk_tokens < 0:
+            raise CodebabelError(f"{at}: loss_chunk_tokens must be >= 0 (0 = the model's own loss)")
         if h.lr <= 0 or not 0 <= h.warmup_ratio < 1 or h.weight_decay < 0:
             raise CodebabelError(f"{at}: lr must be > 0, warmup_ratio in [0, 1), weight_decay >= 0")
         if h.max_steps is None and h.epochs <= 0:
@@ -145,7 +151,8 @@ def _check(r: Recipe, where: str) -> None:
         if h.max_steps is not None and h.max_steps < 1:
             raise CodebabelError(f"{at}: max_steps must be at least 1 (got {h.max_steps})")
         if not h.data:
-            raise CodebabelError(f"{at}: no data; give 'data:' corpus folders (codebabel corpus build)")
+            raise CodebabelError(f"{at}: no data; give 'data:' corpus folders (codebabel corpus build) or "
+                                 "JSONL sample files")
     if r.lora.r < 1 or r.lora.alpha < 1 or not 0 <= r.lora.dropout < 1:
         raise CodebabelError(f"recipe '{where}': lora needs r >= 1, alpha >= 1, dropout in [0, 1)")
 

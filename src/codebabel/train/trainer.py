@@ -1,9 +1,9 @@
-"""``codebabel train RECIPE.yaml``: LoRA or full fine-tuning on corpus folders, stage after stage, resumable.
+"""``codebabel train RECIPE.yaml``: LoRA or full fine-tuning on corpora or JSONL samples, stage after stage, resumable.
 
 The loop is transformers' ``Trainer`` (optimizer, schedule, gradient accumulation, checkpointing, exact
 resume: optimizer, scheduler, RNG states and the data position come back from the newest checkpoint) with
-PEFT for LoRA. What is ours is short: the data (corpus → tokens → padding-free packed rows,
-train/packing.py), the stages (each its own ``Trainer`` over the same model, a ``done.json`` marking a
+PEFT for LoRA. What is ours is short: the data (corpus folders or text / prompt→completion JSONL → tokens,
+train/samples.py → padding-free packed rows, train/packing.py), the stages (each its own ``Trainer`` over the same model, a ``done.json`` marking a
 finished one so ``--resume`` skips it), and the measurements (metrics.jsonl: loss, learning rate, useful
 tokens, tokens/s, peak memory per step; summary.json at the end).
 
@@ -30,19 +30,6 @@ from codebabel.train.recipe import Hyper, Recipe
 
 def run_dir(recipe: Recipe) -> Path:
     return Path(recipe.output).expanduser() / recipe.name
-
-
-def packed_rows(corpora: tuple[str, ...], split: str, tokenizer, seq_len: int) -> list[dict]:
-    """The split's documents, tokenized (+EOS) and packed into rows of at most ``seq_len`` tokens."""
-    from codebabel.evaluate.perplexity import iter_texts, open_split
-    from codebabel.train.packing import pack, pieces
-
-    def token_lists():
-        for corpus in corpora:
-            for text in iter_texts(open_split(corpus, split)):
-                yield tokenizer(text, add_special_tokens=False)["input_ids"]
-
-    return [{"pieces": row} for row in pack(pieces(token_lists(), seq_len, tokenizer.eos_token_id), seq_len)]
 
 
 def _peak_memory_mb() -> float:
@@ -112,13 +99,32 @@ def _args(hyper: Hyper, recipe: Recipe, out: Path, has_eval: bool):
         bf16=bf16,
         fp16=hyper.dtype == "float16",
         gradient_checkpointing=hyper.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False},  # LoRA: frozen inputs still pass gradients
         report_to=report or "none",
         remove_unused_columns=False,
-        include_num_input_tokens_seen="all",  # packed batches hold no padding: every token is a useful one
+        include_num_input_tokens_seen="all",  # counted from the batch's num_real_tokens (_PackedTrainer)
         use_cpu=recipe.device == "cpu" or not torch.cuda.is_available(),
         dataloader_num_workers=0,
         disable_tqdm=False,
     )
+
+
+def release_freed_memory() -> bool:
+    """Make glibc's malloc serve every allocation over 64 KiB with its own mmap, so a freed tensor's memory
+    goes back to the OS at once instead of staying in a fragmented heap (the default raises that threshold
+    as large blocks are freed, and peak RSS grows to about twice the live tensors). Costs page faults: on
+    SmolLM2 LoRA steps took ~1.6x as long. True where it applied (Linux with glibc)."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(-3, 64 * 1024))  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
 
 
 def _installed(module: str) -> bool:
@@ -150,6 +156,35 @@ def _model(recipe: Recipe, hyper: Hyper, previous: Path | None):
     return get_peft_model(model, cfg)
 
 
+def _packed_trainer(loss_chunk: int):
+    """transformers' ``Trainer`` that counts tokens seen as the real (non-pad) tokens of a packed batch
+    (``num_real_tokens`` from :class:`~codebabel.train.packing.PackedCollator`), keeps that count out of the
+    model's inputs, and trains with the chunked loss (train/loss.py) where it applies."""
+    import torch
+    from transformers import Trainer
+
+    from codebabel.train.loss import chunked_lm_loss
+
+    class PackedTrainer(Trainer):
+        def _track_num_input_tokens(self, inputs):
+            real = torch.as_tensor(inputs["num_real_tokens"], device=self.args.device, dtype=torch.int64)
+            self.state.num_input_tokens_seen += self.accelerator.gather(real).sum().item()
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            inputs = {k: v for k, v in inputs.items() if k != "num_real_tokens"}
+            single = (self.accelerator.num_processes == 1 and self.args.n_gpu <= 1 and not self.is_deepspeed_enabled
+                      and not self.is_fsdp_enabled)
+            if (loss_chunk and single and model.training and not return_outputs and self.model_accepts_loss_kwargs
+                    and num_items_in_batch is not None):
+                loss = chunked_lm_loss(model, inputs, num_items_in_batch, loss_chunk)
+                if loss is not None:
+                    return loss
+            return super().compute_loss(model, inputs, return_outputs=return_outputs,
+                                        num_items_in_batch=num_items_in_batch)
+
+    return PackedTrainer
+
+
 def newest_checkpoint(folder: Path) -> Path | None:
     ckpts = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     return ckpts[-1] if ckpts else None
@@ -158,10 +193,11 @@ def newest_checkpoint(folder: Path) -> Path | None:
 def train(recipe: Recipe, resume: bool = False, console: Console | None = None, callbacks: list | None = None) -> dict:
     """Run every stage of ``recipe``; returns (and writes) the summary."""
     from accelerate import PartialState
-    from transformers import Trainer, set_seed
+    from transformers import set_seed
 
     from codebabel.models.loading import load_tokenizer
     from codebabel.train.packing import PackedCollator
+    from codebabel.train.samples import packed_rows
 
     console = console or Console(stderr=True)
     dist = PartialState()  # one process, or each of `accelerate launch`'s: only the main one writes files
@@ -174,6 +210,8 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
         root.mkdir(parents=True, exist_ok=True)
         (root / "recipe.json").write_text(json.dumps(_plain(recipe), indent=2) + "\n")
     dist.wait_for_everyone()
+    if recipe.release_memory:
+        release_freed_memory()
     tokenizer = load_tokenizer(recipe.model, padding_side="right")
     metrics = root / "metrics.jsonl"
     previous: Path | None = None
@@ -188,27 +226,36 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
             previous = stage_dir / "final"
             console.print(f"stage {name}: already done", highlight=False)
             continue
-        rows = packed_rows(hyper.data, hyper.split, tokenizer, hyper.seq_len)
+        rows, read = packed_rows(hyper.data, hyper.split, hyper.split, tokenizer, hyper.seq_len)
         if not rows:
             raise CodebabelError(f"stage '{name}': no training tokens in {', '.join(hyper.data)} ({hyper.split})")
         eval_rows = []
         if hyper.eval_every:
-            eval_rows = packed_rows(hyper.data, hyper.eval_split, tokenizer, hyper.seq_len)
+            eval_rows, _ = packed_rows(hyper.data, hyper.eval_split, hyper.split, tokenizer, hyper.seq_len)
+            if not eval_rows:
+                raise CodebabelError(f"stage '{name}': eval_every is set but {', '.join(hyper.data)} has no "
+                                     f"'{hyper.eval_split}' samples; write {{split}} in a JSONL path or unset "
+                                     "eval_every")
         set_seed(recipe.seed)  # LoRA's initial weights come from the global RNG: same seed, same start
         model = _model(recipe, hyper, previous)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         total = sum(p.numel() for p in model.parameters())
-        console.print(f"stage {name}: {hyper.method}, {len(rows)} rows of <= {hyper.seq_len} tokens, "
-                      f"{trainable:,} trainable of {total:,} parameters", highlight=False)
-        trainer = Trainer(model=model, args=_args(hyper, recipe, stage_dir, bool(eval_rows)), train_dataset=rows,
-                          eval_dataset=eval_rows or None, data_collator=PackedCollator(), processing_class=tokenizer,
-                          callbacks=[_metrics_callback(metrics, name), *(callbacks or [])])
+        cut = (f" ({read.truncated} truncated, {read.dropped} dropped: longer than seq_len)"
+               if read.truncated or read.dropped else "")
+        console.print(f"stage {name}: {hyper.method}, {read.samples:,} samples{cut}, {read.tokens:,} tokens in "
+                      f"{len(rows):,} rows of <= {hyper.seq_len}; {trainable:,} trainable of {total:,} parameters",
+                      highlight=False)
+        trainer = _packed_trainer(hyper.loss_chunk_tokens)(
+            model=model, args=_args(hyper, recipe, stage_dir, bool(eval_rows)), train_dataset=rows,
+            eval_dataset=eval_rows or None, data_collator=PackedCollator(tokenizer.pad_token_id or 0),
+            processing_class=tokenizer, callbacks=[_metrics_callback(metrics, name), *(callbacks or [])])
         checkpoint = newest_checkpoint(stage_dir) if resume else None
         ts = time.monotonic()
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         final = stage_dir / "final"
         trainer.save_model(str(final))  # weights + tokenizer; the main process writes (gathers FSDP/ZeRO-3 shards)
-        summary = {"stage": name, "method": hyper.method, "steps": trainer.state.global_step,
+        summary = {"stage": name, "method": hyper.method, "steps": trainer.state.global_step, "samples": read.samples,
+                   "truncated": read.truncated, "dropped": read.dropped,
                    "train_loss": result.training_loss, "tokens": int(trainer.state.num_input_tokens_seen),
                    "wall_s": round(time.monotonic() - ts, 2), "trainable_params": trainable, "total_params": total,
                    "peak_memory_mb": round(_peak_memory_mb(), 1), "resumed_from": checkpoint and checkpoint.name}

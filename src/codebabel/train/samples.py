@@ -1,0 +1,106 @@
+"""Training data for a recipe's ``data:`` entries → tokenized pieces (train/packing.py).
+
+An entry is one of:
+
+- a **corpus folder** (``codebabel corpus build``; has ``manifest.json``): every split's documents, trained
+  on every token;
+- a **JSONL file** (``.jsonl`` / ``.jsonl.gz``) with one sample per line, either ``{"text": ...}`` (every
+  token trained) or ``{"prompt": ..., "completion": ...}`` (loss on the completion only: the prompt's
+  tokens are labelled -100). Write ``{split}`` in the path to give it a validation split (quoted in YAML:
+  ``data: ["pairs/{split}.jsonl"]``); a path without it is training data only.
+
+Plain text longer than ``seq_len`` is cut into pieces; a prompt→completion sample longer than ``seq_len`` is
+truncated at ``seq_len`` (its completion's tail is lost) and one whose prompt fills ``seq_len`` is dropped;
+both are counted in :class:`DataStats`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from codebabel.errors import CodebabelError
+from codebabel.train.packing import Piece, pack, pieces
+
+SUFFIXES = (".jsonl", ".jsonl.gz")
+
+
+@dataclass
+class DataStats:
+    samples: int = 0
+    tokens: int = 0
+    truncated: int = 0
+    dropped: int = 0
+
+
+def _records(entry: str, split: str, train_split: str) -> Iterator[tuple[str, int, dict]]:
+    """``(where, line, record)`` of one data entry for ``split``; nothing for a split-less file's eval split."""
+    from codebabel.evaluate.perplexity import iter_texts, open_split
+
+    path = Path(entry.replace("{split}", split)).expanduser()
+    if path.is_dir():
+        for i, text in enumerate(iter_texts(open_split(path, split)), 1):
+            yield str(path), i, {"text": text}
+        return
+    if not path.name.endswith(SUFFIXES):
+        if not path.exists():
+            raise CodebabelError(f"data '{entry}': no such folder; pass a corpus folder (codebabel corpus build) "
+                                 "or a .jsonl/.jsonl.gz file")
+        raise CodebabelError(f"data '{entry}': not a corpus folder or a .jsonl/.jsonl.gz file; pass one of those")
+    if "{split}" not in entry and split != train_split:
+        return
+    if not path.is_file():
+        raise CodebabelError(f"data '{entry}': no such file ({path}); check the path")
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    raise CodebabelError(f"{path}:{lineno}: not valid JSON; each line must be one sample") from None
+                yield str(path), lineno, row
+
+
+def _encode(tokenizer, text: str) -> list[int]:
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def sample_pieces(entries: tuple[str, ...], split: str, train_split: str, tokenizer, seq_len: int,
+                  stats: DataStats) -> Iterator[Piece]:
+    """Every entry's samples for ``split`` as pieces of at most ``seq_len`` tokens, in order."""
+    eos = tokenizer.eos_token_id
+    for entry in entries:
+        for where, lineno, row in _records(entry, split, train_split):
+            if isinstance(row, dict) and isinstance(row.get("text"), str):
+                ids = _encode(tokenizer, row["text"])
+                stats.samples += 1
+                stats.tokens += len(ids) + (eos is not None)
+                yield from pieces([ids], seq_len, eos)
+            elif isinstance(row, dict) and isinstance(row.get("prompt"), str) and isinstance(row.get("completion"), str):
+                prompt = _encode(tokenizer, row["prompt"])
+                ids = prompt + _encode(tokenizer, row["completion"]) + ([eos] if eos is not None else [])
+                if len(prompt) >= min(seq_len, len(ids)):
+                    stats.dropped += 1  # nothing of the completion would be trained on
+                    continue
+                if len(ids) > seq_len:
+                    stats.truncated += 1
+                    ids = ids[:seq_len]
+                stats.samples += 1
+                stats.tokens += len(ids)
+                yield ids, len(prompt)
+            else:
+                raise CodebabelError(f"{where}:{lineno}: a sample needs a string \"text\", or string \"prompt\" "
+                                     "and \"completion\"")
+
+
+def packed_rows(entries: tuple[str, ...], split: str, train_split: str, tokenizer, seq_len: int
+                ) -> tuple[list[dict], DataStats]:
+    """The split's samples packed into rows (``{"pieces": [...], "masked": [...]}``) and what was read."""
+    stats = DataStats()
+    rows = [{"pieces": [p for p, _ in row], "masked": [m for _, m in row]}
+            for row in pack(sample_pieces(entries, split, train_split, tokenizer, seq_len, stats), seq_len)]
+    return rows, stats
