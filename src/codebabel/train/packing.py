@@ -69,7 +69,7 @@ class PackedCollator:
             at = 0
             for piece, masked in zip(row["pieces"], row.get("masked") or [0] * len(row["pieces"]), strict=True):
                 n = len(piece)
-                t = torch.tensor(piece, dtype=torch.long)
+                t = torch.as_tensor(piece, dtype=torch.long)
                 ids[r, at:at + n] = t
                 labels[r, at + max(masked, 1):at + n] = t[max(masked, 1):]
                 positions[r, at:at + n] = torch.arange(n)

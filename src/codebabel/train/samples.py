@@ -100,7 +100,10 @@ def sample_pieces(entries: tuple[str, ...], split: str, train_split: str, tokeni
 def packed_rows(entries: tuple[str, ...], split: str, train_split: str, tokenizer, seq_len: int
                 ) -> tuple[list[dict], DataStats]:
     """The split's samples packed into rows (``{"pieces": [...], "masked": [...]}``) and what was read."""
+    import numpy as np
+
     stats = DataStats()
-    rows = [{"pieces": [p for p, _ in row], "masked": [m for _, m in row]}
+    dtype = np.int32 if len(tokenizer) < 2**31 else np.int64  # a tenth of the memory of lists of Python ints
+    rows = [{"pieces": [np.asarray(p, dtype=dtype) for p, _ in row], "masked": [m for _, m in row]}
             for row in pack(sample_pieces(entries, split, train_split, tokenizer, seq_len, stats), seq_len)]
     return rows, stats
