@@ -28,6 +28,8 @@ class Job:
     key: Any
     language: Language
     program: str
+    #: a whole program (``Language.program_spec``), not a benchmark harness: ok = it exited 0
+    standalone: bool = False
 
 
 @dataclass
@@ -61,11 +63,12 @@ def run_program(sandbox: Sandbox, job: Job, limits: Limits, slot: int = 0, warm:
     ``warm``: this slot's warm Python server, used for programs whose language allows it.
     """
     lang = job.language
-    spec = lang.run_spec(job.program)
+    spec = lang.program_spec(job.program) if job.standalone else lang.run_spec(job.program)
+    classify = _classify_standalone(lang) if job.standalone else lang.classify
     limits = lang.adjust_limits(limits)
     if spec.warm and warm is not None:
         result = warm.run(spec.files["main.py"], limits)
-        return _outcome(job.key, lang.classify(result), result)
+        return _outcome(job.key, classify(result), result)
     with sandbox.open(slot) as box:
         box.write(spec.files)
         result: ExecResult
@@ -75,7 +78,18 @@ def run_program(sandbox: Sandbox, job: Job, limits: Limits, slot: int = 0, warm:
                 status = lang.classify_compile(result)
                 return _outcome(job.key, status, result)
         result = box.run(spec.run, limits, spec.ro_paths, env=spec.env)
-        return _outcome(job.key, lang.classify(result), result)
+        return _outcome(job.key, classify(result), result)
+
+
+def _classify_standalone(lang: Language) -> Callable[[ExecResult], Status]:
+    """A whole program has no harness markers: ok when it exits 0, else the language's reading of the failure."""
+    def classify(result: ExecResult) -> Status:
+        common = lang.common_status(result)
+        if common is None and result.returncode == 0:
+            return Status.OK
+        status = common or lang.classify(result)
+        return Status.RUNTIME_ERROR if status is Status.OK else status
+    return classify
 
 
 def _outcome(key: Any, status: Status, r: ExecResult) -> Outcome:

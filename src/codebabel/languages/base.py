@@ -200,6 +200,12 @@ class Language(ABC):
     @abstractmethod
     def run_spec(self, program: str) -> RunSpec: ...
 
+    def program_spec(self, program: str) -> RunSpec:
+        """How to compile and run a whole standalone program (e.g. one side of a translation pair, data/pairs/)
+        rather than a benchmark harness; the same as :meth:`run_spec` unless a language names its files by the
+        program's content (Java: the public class)."""
+        return self.run_spec(program)
+
     def classify(self, result: ExecResult) -> Status:
         """Map the run step's result to a status, using the markers every test harness prints."""
         common = self.common_status(result)

@@ -48,6 +48,7 @@ JVM_MEMORY_ERRORS = (r"java\.lang\.OutOfMemoryError", r"Could not reserve enough
                      r"Could not allocate compressed class space", r"There is insufficient memory")
 
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+_PUBLIC_CLASS = re.compile(r"^\s*public\s+(?:final\s+|abstract\s+)*class\s+([A-Za-z_]\w*)", re.MULTILINE)
 
 
 def camel_case(name: str) -> str:
@@ -328,6 +329,15 @@ class Java(Language):
                  "-proc:none", "-Xlint:none", "-nowarn", "Problem.java"]
         return RunSpec(files={"Problem.java": program}, compile=javac,
                        run=["java", *JVM_OPTIONS, "-cp", ".", "Problem"], env=dict(JVM_ENV))
+
+    def program_spec(self, program: str) -> RunSpec:
+        """A whole program: its public class (``public class Main``) names the file and the class run."""
+        m = _PUBLIC_CLASS.search(program)
+        name = m.group(1) if m else "Main"
+        spec = self.run_spec(program)
+        return replace(spec, files={f"{name}.java": program},
+                       compile=[*spec.compile[:-1], f"{name}.java"] if spec.compile else None,
+                       run=[*spec.run[:-1], name])
 
     def adjust_limits(self, limits: Limits) -> Limits:
         return jvm_adjust_limits(limits)
