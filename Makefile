@@ -1,16 +1,16 @@
 # The two commands a new user needs are `make demo` and `make test` (see README.md).
 PYTHON ?= python3
-DEMO_MODEL ?= qwen2.5-coder-0.5b
-DEMO_LIMIT ?= 20
+DEMO_MODEL ?= smollm2-135m
+# more options, e.g. make demo DEMO_ARGS="--steps 100 --limit 20" (codebabel quickstart --help)
+DEMO_ARGS ?=
 
 .PHONY: setup demo test test-fast bench lint
 
 setup:
-	bash scripts/setup.sh smollm2-135m $(DEMO_MODEL)
+	bash scripts/setup.sh $(sort smollm2-135m $(DEMO_MODEL))
 
 demo: setup
-	$(PYTHON) -m codebabel evaluate --model $(DEMO_MODEL) --benchmark humaneval --language python \
-		--n 1 --temperature 0 --limit $(DEMO_LIMIT) --k 1
+	$(PYTHON) -m codebabel quickstart --model $(DEMO_MODEL) $(DEMO_ARGS)
 
 test:
 	bash scripts/setup.sh smollm2-135m

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from codebabel import __version__
-from codebabel.config import EvalConfig, ExecutionConfig, PerplexityConfig, SamplingConfig
+from codebabel.config import EvalConfig, ExecutionConfig, PerplexityConfig, QuickstartConfig, SamplingConfig
 from codebabel.errors import CodebabelError
 
 app = typer.Typer(
@@ -36,6 +36,9 @@ app.add_typer(evaluate_app, name="evaluate")
 corpus_app = typer.Typer(help="Build code corpora (filters, dedup, decontamination, splits) and inspect them.",
                          no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
+pairs_app = typer.Typer(help="Translation pairs (XLCoST or JSONL) → prompt→completion training data.",
+                        no_args_is_help=True)
+app.add_typer(pairs_app, name="pairs")
 
 out = Console()
 err = Console(stderr=True)
@@ -257,6 +260,34 @@ def train_cmd(
     print(f"result: {summary['result']}", flush=True)
 
 
+QS = QuickstartConfig()  # the defaults
+
+
+@app.command("quickstart")
+def quickstart_cmd(
+    model: Annotated[str, typer.Option(help="Base model: registered name, HF folder, .gguf or Hub id.")] = QS.model,
+    language: Annotated[str, typer.Option(help="Language to extend the model to (name, alias or extension); "
+                                               "its corpus comes from the sources installed here.")] = QS.language,
+    out_dir: Annotated[str, typer.Option("--out", help="Run folder (corpora, adapter, results, report); re-running "
+                                                       "the same command reuses finished phases.")] = QS.out,
+    steps: Annotated[int, typer.Option(help="LoRA optimizer steps (batch 4 x 256 tokens).")] = QS.steps,
+    limit: Annotated[int, typer.Option(help="HumanEval problems (the first N) for pass@1 per language.")] = QS.limit,
+    max_tokens: Annotated[int, typer.Option(help="Tokens kept per corpus built from system sources.")] = QS.max_tokens,
+    ppl_tokens: Annotated[int, typer.Option(help="Test tokens scored per perplexity measurement (whole documents, "
+                                                 "in order, until they hold this many).")] = QS.ppl_tokens,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per problem at most.")] = QS.max_new_tokens,
+) -> None:
+    """Extend a model to one more language with LoRA (default: SmolLM2-135M to Ruby) and show before / after:
+    perplexity and pass@1 in that language and in Python."""
+    from codebabel.quickstart import run_quickstart, table
+
+    report = run_quickstart(QuickstartConfig(model=model, language=language, out=out_dir, steps=steps, limit=limit,
+                                             max_tokens=max_tokens, ppl_tokens=ppl_tokens,
+                                             max_new_tokens=max_new_tokens), console=err)
+    out.print(table(report))
+    print(f"report: {report['paths']['markdown']}", flush=True)
+
+
 @app.command("export", no_args_is_help=True)
 def export_cmd(
     adapter: Annotated[str, typer.Option(help="PEFT adapter folder (e.g. runs/NAME/adapter).")],
@@ -369,6 +400,38 @@ def models_remove(
     from codebabel.models.pull import remove
 
     out.print(f"{name}: removed" if remove(name) else f"{name}: was not pulled")
+
+
+@pairs_app.command("prepare", no_args_is_help=True)
+def pairs_prepare(
+    from_: Annotated[tuple[str, str], typer.Option("--from", help="'xlcost DIR' (the XLCoST_data folder) or "
+                                                                  "'jsonl FILE' (one pair object per line).")],
+    source: Annotated[str, typer.Option(help="Source language (name, alias or extension), e.g. cpp.")],
+    out_path: Annotated[str, typer.Option("--out", help="Prompt→completion JSONL written here (codebabel train "
+                                                        "reads it).")],
+    target: Annotated[str, typer.Option(help="Target language.")] = "py",
+    level: Annotated[str, typer.Option(help="XLCoST level: snippet | program.")] = "program",
+    split: Annotated[str, typer.Option(help="train | val | test (JSONL: pairs with this split field, and "
+                                            "pairs without one).")] = "train",
+    model: Annotated[str, typer.Option(help="Model whose tokenizer measures the 95th-percentile cap.")]
+        = "smollm2-135m",
+    hide_language_fraction: Annotated[float, typer.Option(help="Fraction of samples (seeded) whose source tag "
+                                                               "is <code>.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of which samples hide their language.")] = 0,
+    percentile: Annotated[float, typer.Option(help="Keep samples up to this percentile of token length (100: "
+                                                   "all, e.g. for a test split).")] = 95.0,
+) -> None:
+    """Write translation pairs as {"prompt": "<cpp> SOURCE <py>", "completion": " TARGET"}, longest 5% dropped."""
+    from codebabel.data.pairs import load_pairs, prepare_pairs
+
+    kind, path = from_
+    pairs = load_pairs(kind, path, source, target, level=level, split=split)
+    r = prepare_pairs(pairs, source, out_path, model=model, target=target, split=split,
+                      hide_language_fraction=hide_language_fraction, seed=seed, pct=percentile)
+    print(f"{r.written} samples written to {r.out} (read {r.read}, skipped {r.skipped} without {source}/{target} "
+          f"or of another split, dropped {r.dropped_long} over the {percentile:g}th-percentile cap of "
+          f"{r.cap_tokens} tokens, "
+          f"{r.hidden} tagged <code>)", flush=True)
 
 
 def main() -> None:
