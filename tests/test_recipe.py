@@ -107,3 +107,15 @@ def test_lora_targets_by_architecture_and_fallback(tmp_path):
             return self.lm_head
 
     assert lora_targets(Unknown()) == ("mix",)
+
+
+def test_every_shipped_recipe_loads():
+    from pathlib import Path
+
+    from codebabel.train.recipe import load_recipe
+
+    shipped = sorted(p for p in (Path(__file__).parent.parent / "configs").glob("*.yaml"))
+    assert len(shipped) >= 3
+    for path in shipped:
+        recipe = load_recipe(path)
+        assert recipe.model and all(h.data for _, h in recipe.stage_list()), path
