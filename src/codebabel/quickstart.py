@@ -172,16 +172,14 @@ def _measure(cfg: QuickstartConfig, langs: list[Language], root: Path, adapter: 
 def _documents_reaching(corpus: Path, tokens: int) -> int:
     """How many test documents, in the order perplexity reads them, it takes to hold ``tokens`` tokens (the
     ``n_tokens`` the corpus builder wrote); all of them if they hold fewer."""
-    from codebabel.evaluate.perplexity import open_split
+    from codebabel.evaluate.perplexity import iter_rows, open_split
 
     n = total = 0
-    for shard in open_split(corpus, "test").shards:
-        with shard.open(encoding="utf-8") as f:
-            for line in filter(str.strip, f):
-                total += int(json.loads(line).get("n_tokens", 0))
-                n += 1
-                if total >= tokens:
-                    return n
+    for row in iter_rows(open_split(corpus, "test")):
+        total += int(row.get("n_tokens", 0))
+        n += 1
+        if total >= tokens:
+            break
     return n
 
 

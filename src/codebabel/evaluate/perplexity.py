@@ -93,8 +93,9 @@ def open_split(corpus: str | Path, split: str) -> CorpusSplit:
                        documents=files if isinstance(files, int) and files > 0 else None)
 
 
-def iter_texts(corpus: CorpusSplit, limit: int | None = None) -> Iterator[str]:
-    """The ``text`` of each row, shard by shard, line by line (lazily); at most ``limit`` rows."""
+def iter_rows(corpus: CorpusSplit, limit: int | None = None) -> Iterator[dict]:
+    """Each row (a JSON object with a string ``text``), shard by shard, line by line (lazily); at most
+    ``limit`` rows."""
     n = 0
     for shard in corpus.shards:
         opener = gzip.open if shard.name.endswith(".gz") else open
@@ -105,14 +106,19 @@ def iter_texts(corpus: CorpusSplit, limit: int | None = None) -> Iterator[str]:
                 if limit is not None and n >= limit:
                     return
                 try:
-                    text = json.loads(line)["text"]
-                    if not isinstance(text, str):
+                    row = json.loads(line)
+                    if not isinstance(row["text"], str):
                         raise TypeError
                 except (ValueError, KeyError, TypeError):
                     raise CodebabelError(f"{shard}:{lineno}: malformed row (expected a JSON object with a "
                                          "string \"text\"); rebuild the corpus") from None
                 n += 1
-                yield text
+                yield row
+
+
+def iter_texts(corpus: CorpusSplit, limit: int | None = None) -> Iterator[str]:
+    """The ``text`` of each row (:func:`iter_rows`)."""
+    return (row["text"] for row in iter_rows(corpus, limit))
 
 
 # ------------------------------------------------------------------------------------------------- scoring

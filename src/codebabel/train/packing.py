@@ -13,7 +13,7 @@ across a sample boundary; the first label of each piece is -100, so no token is 
 sample; masked (prompt) tokens are -100 too. Rows shorter than the batch's longest are filled with a run of
 pad tokens that is its own block (positions restart, labels -100): real tokens never see it. Keeping rows
 apart, instead of flattening the whole batch into one sequence, keeps attention at ``rows x seq_len²``
-instead of ``(rows x seq_len)²`` — about 13% faster per step for SmolLM2 at 4x256 on CPU.
+instead of ``(rows x seq_len)²``.
 ``num_real_tokens`` in the batch is the count of non-pad tokens (popped by the trainer before the forward
 pass). transformers only looks for packed sequences when no KV cache is in use: train (and score packed
 batches) with ``use_cache=False``.

@@ -81,7 +81,7 @@ class Recipe(Hyper):
     stages: tuple[Stage, ...] = ()
     #: TensorBoard / W&B logging when those packages are installed (JSONL metrics are always written)
     report_to: tuple[str, ...] = ()
-    #: CPU (glibc): give freed tensor memory back to the OS at once; peak RSS about halves, steps ~1.6x slower
+    #: CPU (glibc): give freed tensor memory back to the OS at once; peak RSS about halves, steps slower (bench/training.py)
     release_memory: bool = False
 
     def stage_list(self) -> list[tuple[str, Hyper]]:

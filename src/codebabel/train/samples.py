@@ -76,10 +76,10 @@ def sample_pieces(entries: tuple[str, ...], split: str, train_split: str, tokeni
     for entry in entries:
         for where, lineno, row in _records(entry, split, train_split):
             if isinstance(row, dict) and isinstance(row.get("text"), str):
-                ids = _encode(tokenizer, row["text"])
                 stats.samples += 1
-                stats.tokens += len(ids) + (eos is not None)
-                yield from pieces([ids], seq_len, eos)
+                for piece in pieces([_encode(tokenizer, row["text"])], seq_len, eos):
+                    stats.tokens += len(piece[0])
+                    yield piece
             elif isinstance(row, dict) and isinstance(row.get("prompt"), str) and isinstance(row.get("completion"), str):
                 prompt = _encode(tokenizer, row["prompt"])
                 ids = prompt + _encode(tokenizer, row["completion"]) + ([eos] if eos is not None else [])

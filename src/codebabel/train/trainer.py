@@ -112,8 +112,8 @@ def _args(hyper: Hyper, recipe: Recipe, out: Path, has_eval: bool):
 def release_freed_memory() -> bool:
     """Make glibc's malloc serve every allocation over 64 KiB with its own mmap, so a freed tensor's memory
     goes back to the OS at once instead of staying in a fragmented heap (the default raises that threshold
-    as large blocks are freed, and peak RSS grows to about twice the live tensors). Costs page faults: on
-    SmolLM2 LoRA steps took ~1.6x as long. True where it applied (Linux with glibc)."""
+    as large blocks are freed, and peak RSS grows to about twice the live tensors). Costs page faults: slower
+    steps (bench/training.py, docs/performance.md). True where it applied (Linux with glibc)."""
     import ctypes
     import ctypes.util
     import sys
