@@ -22,6 +22,7 @@ test-fast:
 bench:
 	$(PYTHON) bench/execution.py
 	$(PYTHON) bench/sampling.py
+	$(PYTHON) bench/routing.py
 
 lint:
 	ruff check src tests bench

@@ -112,10 +112,19 @@ def test_lora_targets_by_architecture_and_fallback(tmp_path):
 def test_every_shipped_recipe_loads():
     from pathlib import Path
 
+    import yaml
+
+    from codebabel.route.recipe import load_route_recipe
     from codebabel.train.recipe import load_recipe
 
     shipped = sorted(p for p in (Path(__file__).parent.parent / "configs").glob("*.yaml"))
-    assert len(shipped) >= 3
+    assert len(shipped) >= 4
     for path in shipped:
-        recipe = load_recipe(path)
-        assert recipe.model and all(h.data for _, h in recipe.stage_list()), path
+        if "languages" in yaml.safe_load(path.read_text()):  # a routing recipe (codebabel route train-experts)
+            route = load_route_recipe(path)
+            recipes = [route.expert_recipe(lang) for lang in route.languages]
+            assert len(recipes) >= 2 and all("{lang}" not in d for r in recipes for d in r.data), path
+        else:
+            recipes = [load_recipe(path)]
+        for recipe in recipes:
+            assert recipe.model and all(h.data for _, h in recipe.stage_list()), path

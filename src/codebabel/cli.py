@@ -7,6 +7,7 @@ stderr and exits non-zero.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -39,6 +40,9 @@ app.add_typer(corpus_app, name="corpus")
 pairs_app = typer.Typer(help="Translation pairs (XLCoST or JSONL) → prompt→completion training data.",
                         no_args_is_help=True)
 app.add_typer(pairs_app, name="pairs")
+route_app = typer.Typer(help="Per-language LoRA experts behind a learned router (any language → Python).",
+                        no_args_is_help=True)
+app.add_typer(route_app, name="route")
 
 out = Console()
 err = Console(stderr=True)
@@ -432,6 +436,116 @@ def pairs_prepare(
           f"or of another split, dropped {r.dropped_long} over the {percentile:g}th-percentile cap of "
           f"{r.cap_tokens} tokens, "
           f"{r.hidden} tagged <code>)", flush=True)
+
+
+@route_app.command("train-experts", no_args_is_help=True)
+def route_train_experts(
+    recipe: Annotated[str, typer.Argument(help="Routing recipe YAML (model, languages, expert, gate, ngram).")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a recipe field: key=value, dotted "
+                                                                   "(gate.steps=200, expert.lr=1e-4).")] = None,
+) -> None:
+    """Train one LoRA expert per language (finished experts are kept), then the gate and the n-gram router."""
+    from codebabel.route.experts import train_experts
+    from codebabel.route.recipe import load_route_recipe
+
+    summary = train_experts(load_route_recipe(recipe, set_ or []), console=err)
+    last = summary["gate"].get("last", {})
+    print(f"experts: {', '.join(summary['experts'].values())}", flush=True)
+    print(f"gate: {summary['run_dir']}/router/gate.safetensors ({summary['gate']['steps']} steps, last loss "
+          f"{last.get('loss')}); n-gram router: {summary['ngram']['path']}", flush=True)
+
+
+@route_app.command("accuracy", no_args_is_help=True)
+def route_accuracy_cmd(
+    experts: Annotated[str, typer.Argument(help="Run folder of `codebabel route train-experts`.")],
+    data: Annotated[list[str], typer.Option(help="JSONL pairs (repeat for several files).")],
+    split: Annotated[str, typer.Option(help="Pairs of this split field ('all' = every pair).")] = "test",
+    router: Annotated[str, typer.Option(help="gate | ngram | tag | all.")] = "all",
+    out_path: Annotated[str | None, typer.Option("--out", help="Also write the results to this JSON file.")] = None,
+    humaneval: Annotated[bool, typer.Option("--humaneval", help="Also route HumanEval's prompts translated into "
+                                                                "each language (164 per language).")] = False,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
+) -> None:
+    """Routing accuracy per language and confusion matrices, with the language tag and with <code>."""
+    import json
+
+    from codebabel.evaluate.results import atomic_write_text
+    from codebabel.route.routing import ROUTERS, route_accuracy
+
+    kinds = list(ROUTERS) if router == "all" else [router]
+    for k in kinds:
+        if k not in ROUTERS:
+            raise CodebabelError(f"--router {k!r} is unknown; use one of {', '.join(ROUTERS)} or all")
+    report = route_accuracy(experts, data, None if split == "all" else split, kinds, device, humaneval)
+    modes = ["tagged", "hidden"] + (["humaneval_tagged", "humaneval_hidden"] if humaneval else [])
+    for k in kinds:
+        for mode in modes:
+            what = ("HumanEval prompts, " if mode.startswith("humaneval") else "") + (
+                "<code> (no language given)" if mode.endswith("hidden") else "language tag")
+            print_confusion(f"{k} router, {what}", report[k][mode], report["languages"])
+    if out_path:
+        atomic_write_text(Path(out_path), json.dumps(report, indent=2) + "\n")
+        print(f"results: {out_path}", flush=True)
+
+
+def print_confusion(title: str, rep: dict, languages: list[str]) -> None:
+    cols = [*languages, "none"]
+    table = Table(title=f"{title}: min accuracy {rep['min_accuracy']:.3f}, overall {rep['overall']:.3f} "
+                        f"(n={rep['n']})", show_header=True)
+    table.add_column("true \\ routed")
+    for c in cols:
+        table.add_column(c, justify="right")
+    table.add_column("accuracy", justify="right")
+    for t in languages:
+        acc = rep["accuracy"][t]
+        table.add_row(t, *[str(rep["confusion"][t][c]) for c in cols], "-" if acc is None else f"{acc:.3f}")
+    out.print(table)
+
+
+@evaluate_app.command("translation", no_args_is_help=True)
+def evaluate_translation_cmd(
+    data: Annotated[list[str], typer.Option(help="JSONL pairs (repeat for several files).")],
+    out_dir: Annotated[str, typer.Option("--out", help="Folder for completions, per-sample results, summary.")],
+    model: Annotated[str | None, typer.Option(help="Base model (default: the experts' own).")] = None,
+    experts: Annotated[str | None, typer.Option(help="Run folder of `codebabel route train-experts`; without it "
+                                                     "the base model translates.")] = None,
+    router: Annotated[str, typer.Option(help="gate | ngram | tag.")] = "gate",
+    mode: Annotated[str, typer.Option(help="merge (expert merged per routed group) | unmerged | mixed "
+                                           "(one batch, PEFT adapter_names).")] = "merge",
+    split: Annotated[str, typer.Option(help="Pairs of this split field ('all' = every pair).")] = "test",
+    hide_language: Annotated[bool, typer.Option("--hide-language", help="Prompt with <code> instead of the "
+                                                                        "source tag.")] = False,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per translation at most.")] = 512,
+    batch_size: Annotated[int, typer.Option(help="Prompts per generate call.")] = 8,
+    limit: Annotated[int | None, typer.Option(help="Only the first N prompts.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Programs run in parallel (default: CPU count).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per program.")] = 10.0,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto | fp32 | bf16 | fp16.")] = "auto",
+) -> None:
+    """Translate X → Python (base model or routed experts); execution accuracy, CodeBLEU, BLEU, exact match."""
+    from codebabel.evaluate.translation import TranslationConfig, evaluate_translation
+    from codebabel.route.generate import MODES
+
+    if mode not in MODES:
+        raise CodebabelError(f"--mode {mode!r} is unknown; use one of {', '.join(MODES)}")
+    ex = ExecutionConfig(timeout_s=timeout, **({"workers": workers} if workers else {}))
+    cfg = TranslationConfig(data=tuple(data), out=out_dir, model=model, experts=experts, router=router, mode=mode,
+                            split=None if split == "all" else split, hide_language=hide_language,
+                            max_new_tokens=max_new_tokens, batch_size=batch_size, device=device, dtype=dtype,
+                            limit=limit, execution=ex)
+    summary = evaluate_translation(cfg, console=err)
+    who = (f"{experts} ({router} router, {mode})" if experts else model) + (" <code>" if hide_language else "")
+    table = Table(title=f"translation → Python / {who}", show_header=True)
+    for col in ("source", "n", "execution acc", "CodeBLEU", "BLEU", "exact match", "routing acc"):
+        table.add_column(col, justify="left" if col == "source" else "right")
+    routing = summary.get("routing", {}).get("accuracy", {})
+    for lang, r in summary["per_language"].items():
+        ra = routing.get(lang) if lang != "all" else summary.get("routing", {}).get("overall")
+        table.add_row(lang, str(r["n"]), f"{r['execution_accuracy']:.3f}", f"{r['codebleu']:.3f}",
+                      f"{r['bleu']:.3f}", f"{r['exact_match']:.3f}", "-" if ra is None else f"{ra:.3f}")
+    out.print(table)
+    print(f"results: {out_dir}/summary.json", flush=True)
 
 
 def main() -> None:

@@ -142,7 +142,10 @@ class HFBackend:
         sampling: SamplingConfig,
         stop: list[str],
         on_progress: Callable[[int], None] | None = None,
+        row_kwargs: dict[str, list] | None = None,
     ) -> list[list[Completion]]:
+        """``row_kwargs``: extra ``generate`` arguments given per prompt (e.g. PEFT's ``adapter_names``), laid
+        out per row of each batch (a prompt's ``n`` samples are consecutive rows)."""
         tok = self.tokenizer
         encoded = [encode_prompt(tok, p) for p in prompts]
         results: list[list[Completion]] = [[] for _ in prompts]
@@ -160,7 +163,9 @@ class HFBackend:
                 input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
                 attention[row, width - len(ids) :] = 1
             tracker = _FinishTracker(width, len(idxs) * n_call, self.eos_ids, checker)
+            extra = {k: [v[i] for i in idxs for _ in range(n_call)] for k, v in (row_kwargs or {}).items()}
             out = self.model.generate(
+                **extra,
                 input_ids=input_ids.to(self.device),
                 attention_mask=attention.to(self.device),
                 generation_config=self._generation_config(sampling, n_call),

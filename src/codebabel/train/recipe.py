@@ -99,6 +99,18 @@ class Recipe(Hyper):
 
 def load_recipe(path: str | Path, sets: list[str] | tuple[str, ...] = ()) -> Recipe:
     """Read, override (``key=value``) and validate a recipe; one-line :class:`CodebabelError` on any problem."""
+    return recipe_from_dict(read_yaml(path, sets), str(path))
+
+
+def recipe_from_dict(data: dict, where: str) -> Recipe:
+    """A validated :class:`Recipe` from a recipe mapping (``where`` names it in errors)."""
+    recipe = _build(Recipe, data, where)
+    _check(recipe, where)
+    return recipe
+
+
+def read_yaml(path: str | Path, sets: list[str] | tuple[str, ...] = ()) -> dict:
+    """A YAML mapping from ``path`` with ``--set key=value`` overrides applied (dotted paths, YAML values)."""
     import yaml
 
     p = Path(path).expanduser()
@@ -117,9 +129,7 @@ def load_recipe(path: str | Path, sets: list[str] | tuple[str, ...] = ()) -> Rec
         if not sep or not key.strip():
             raise CodebabelError(f"--set {item!r}: write it as key=value (e.g. lr=1e-4 or lora.r=16)")
         _set_path(data, key.strip(), yaml.safe_load(raw) if raw.strip() else "", item)
-    recipe = _build(Recipe, data, str(path))
-    _check(recipe, str(path))
-    return recipe
+    return data
 
 
 # -- validation -----------------------------------------------------------------------------------------------
@@ -158,6 +168,11 @@ def _check(r: Recipe, where: str) -> None:
 
 
 # -- dict → dataclass ------------------------------------------------------------------------------------------
+def build_typed(cls, data: Any, where: str):
+    """A dataclass ``cls`` from a mapping: unknown keys and wrongly typed values are one-line errors."""
+    return _build(cls, data, where)
+
+
 def _build(cls, data: Any, where: str):
     if not isinstance(data, dict):
         raise CodebabelError(f"recipe '{where}': expected a mapping for {cls.__name__}, got {data!r}")

@@ -1,0 +1,208 @@
+"""``codebabel evaluate translation``: X → Python translation judged by running it.
+
+For every pair of the data (JSONL pairs, ``--split``, default ``test``) and every source language it holds,
+the prompt is ``<lang> SOURCE <py>`` (``<code> SOURCE <py>`` with ``--hide-language``), exactly as the
+experts were trained. The base model alone, or the routed experts (``--experts RUN``: the router picks one
+expert per prompt before generation, fixed for the whole sequence), translate greedily; then:
+
+* **execution accuracy**: the source program and the translation both run in the sandbox (whole programs,
+  ``Job(standalone=True)``); a translation is correct when its exit status and stdout equal the source's;
+* **CodeBLEU** (the ``codebleu`` package; its data-flow convention in evaluate/codematch.py), **BLEU**
+  (CodeBLEU's n-gram component) and **exact match** (after whitespace normalisation) against the reference;
+* the routing accuracy of the router used.
+
+Results per language and overall go to ``OUT/summary.json`` (+ a table); every sample to
+``OUT/results.jsonl``. Generations are kept in ``OUT/completions.jsonl`` with the settings that made them,
+so a rerun with the same settings only recomputes the scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from codebabel.config import ExecutionConfig, SamplingConfig
+from codebabel.data.pairs import CODE_TAG, language_tags, read_pairs
+from codebabel.errors import CodebabelError
+from codebabel.evaluate.results import atomic_write_text
+
+
+@dataclass(frozen=True)
+class TranslationConfig:
+    data: tuple[str, ...]
+    out: str
+    model: str | None = None
+    experts: str | None = None
+    router: str = "gate"
+    mode: str = "merge"
+    split: str | None = "test"
+    hide_language: bool = False
+    target: str = "py"
+    max_new_tokens: int = 512
+    batch_size: int = 8
+    device: str = "auto"
+    dtype: str = "auto"
+    limit: int | None = None
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+
+
+def _settings(cfg: TranslationConfig, model: str, languages: list[str], prompts: list[str]) -> dict:
+    digest = hashlib.sha256("\x00".join(prompts).encode()).hexdigest()[:16]
+    experts = None
+    if cfg.experts:
+        gate = Path(cfg.experts) / "router" / "gate.safetensors"
+        experts = {"run": str(Path(cfg.experts).resolve()), "router": cfg.router,
+                   "gate_mtime": gate.stat().st_mtime if gate.is_file() else None}
+    return {"model": model, "experts": experts, "languages": languages, "prompts_sha": digest,
+            "max_new_tokens": cfg.max_new_tokens, "hide_language": cfg.hide_language, "mode": cfg.mode}
+
+
+def evaluate_translation(cfg: TranslationConfig, console: Console | None = None) -> dict:
+    from codebabel.route.routing import ROUTERS, routing_prompts, routing_report
+
+    console = console or Console(stderr=True)
+    if cfg.router not in ROUTERS:
+        raise CodebabelError(f"--router {cfg.router!r} is unknown; use one of {', '.join(ROUTERS)}")
+    if not cfg.model and not cfg.experts:
+        raise CodebabelError("evaluate translation: pass --model, --experts RUN, or both")
+    pairs = []
+    for path in cfg.data:
+        pairs += [p for p in read_pairs(path) if cfg.split is None or p.split in (None, cfg.split)]
+    run = Path(cfg.experts).expanduser() if cfg.experts else None
+    if run is not None:
+        from codebabel.route.experts import run_languages, run_model
+
+        if not run.is_dir():
+            raise CodebabelError(f"--experts '{cfg.experts}': no such folder; pass a `codebabel route "
+                                 "train-experts` run folder")
+        languages = run_languages(run)
+        model_spec = cfg.model or run_model(run)
+    else:
+        languages = sorted({k for p in pairs for k in p.code if k != cfg.target})
+        model_spec = cfg.model
+    prompts, labels, ids = routing_prompts(pairs, languages, cfg.hide_language)
+    if cfg.limit:
+        prompts, labels, ids = prompts[: cfg.limit], labels[: cfg.limit], ids[: cfg.limit]
+    if not prompts:
+        raise CodebabelError(f"--data {', '.join(cfg.data)}: no pair of split {cfg.split!r} holds both "
+                             f"{cfg.target} and one of {', '.join(languages)}")
+    by_id = {(p.id or ""): p for p in pairs}
+    out = Path(cfg.out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    settings = _settings(cfg, model_spec, languages, prompts)
+    gen_file = out / "completions.jsonl"
+    rows = _cached(gen_file, settings)
+    if rows is None:
+        rows = _generate(cfg, run, model_spec, languages, prompts, labels, ids, console)
+        atomic_write_text(gen_file, "".join(json.dumps({"settings": settings, **r}) + "\n" for r in rows))
+    else:
+        console.print(f"generation: reusing {gen_file} (same settings)", highlight=False)
+    executed = _execute(rows, by_id, cfg, console)
+    summary = _score(rows, executed, by_id, languages, cfg)
+    if run is not None:
+        summary["routing"] = routing_report([r["expert"] for r in rows], labels, languages)
+    summary.update(settings=settings, data=list(cfg.data), split=cfg.split)
+    atomic_write_text(out / "results.jsonl", "".join(json.dumps(r) + "\n" for r in executed))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _cached(path: Path, settings: dict) -> list[dict] | None:
+    if not path.is_file():
+        return None
+    rows = []
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        if row.pop("settings", None) != settings:
+            return None
+        rows.append(row)
+    return rows
+
+
+def _generate(cfg, run, model_spec, languages, prompts, labels, ids, console) -> list[dict]:
+    from rich.progress import Progress
+
+    from codebabel.generate.hf import HFBackend
+    from codebabel.models.loading import load_model
+
+    sampling = SamplingConfig(max_new_tokens=cfg.max_new_tokens)
+    stop = [*language_tags().values(), CODE_TAG]
+    with Progress(console=console) as bar:
+        task = bar.add_task(f"translating {len(prompts)} programs", total=len(prompts))
+        step = lambda k: bar.advance(task, k)  # noqa: E731
+        if run is None:
+            model, tokenizer = load_model(model_spec, device=cfg.device, dtype=cfg.dtype)
+            experts: list[str | None] = [None] * len(prompts)
+            done = HFBackend(model, tokenizer, batch_size=cfg.batch_size).generate(prompts, sampling, stop, step)
+        else:
+            from codebabel.route.experts import load_experts
+            from codebabel.route.generate import RoutedBackend
+            from codebabel.route.routing import make_router
+
+            model, tokenizer, _ = load_experts(run, languages, cfg.device, cfg.dtype, model_spec)
+            router = make_router(cfg.router, run, languages, model, tokenizer)
+            experts = router.route(prompts)
+            done = RoutedBackend(model, tokenizer, cfg.batch_size, cfg.mode).generate(prompts, experts, sampling,
+                                                                                      stop, step)
+    return [{"id": i, "source": lang, "expert": e, "prompt": p, "completion": c[0].text.strip("\n").strip(),
+             "finish_reason": c[0].finish_reason, "n_tokens": c[0].n_tokens}
+            for i, lang, e, p, c in zip(ids, labels, experts, prompts, done, strict=True)]
+
+
+def _execute(rows: list[dict], by_id: dict, cfg: TranslationConfig, console) -> list[dict]:
+    """Run every source program once and every translation; correct = same exit status and stdout."""
+    from rich.progress import Progress
+
+    from codebabel.execute.runner import Job, run_many
+    from codebabel.languages import get_language
+
+    jobs = {}
+    for k, r in enumerate(rows):
+        jobs[("src", r["id"], r["source"])] = Job(("src", r["id"], r["source"]), get_language(r["source"]),
+                                                  by_id[r["id"]].code[r["source"]], standalone=True)
+        jobs[("py", k)] = Job(("py", k), get_language(cfg.target), r["completion"], standalone=True)
+    outcomes = {}
+    with Progress(console=console) as bar:
+        task = bar.add_task(f"running {len(jobs)} programs", total=len(jobs))
+        for o in run_many(jobs.values(), cfg.execution):
+            outcomes[o.key] = o
+            bar.advance(task)
+    done = []
+    for k, r in enumerate(rows):
+        src, py = outcomes[("src", r["id"], r["source"])], outcomes[("py", k)]
+        ref = by_id[r["id"]].code[cfg.target]
+        done.append({**{x: r[x] for x in ("id", "source", "expert", "completion", "finish_reason", "n_tokens")},
+                     "source_status": src.status.value, "source_returncode": src.returncode,
+                     "status": py.status.value, "returncode": py.returncode,
+                     "correct": py.returncode == src.returncode and py.stdout == src.stdout and src.stdout != "",
+                     "reference": ref})
+    return done
+
+
+def _score(rows, executed, by_id, languages, cfg) -> dict:
+    from codebabel.evaluate.codematch import DATAFLOW_CONVENTION, codebleu_scores, exact_match
+
+    per: dict[str, dict] = {}
+    for lang in [*languages, "all"]:
+        sel = [r for r in executed if lang == "all" or r["source"] == lang]
+        if not sel:
+            continue
+        refs = [r["reference"] for r in sel]
+        preds = [r["completion"] for r in sel]
+        cb = codebleu_scores(refs, preds, "python")
+        per[lang] = {"n": len(sel), "execution_accuracy": sum(r["correct"] for r in sel) / len(sel),
+                     "codebleu": cb["codebleu"], "bleu": cb["ngram_match"],
+                     "exact_match": sum(exact_match(a, b) for a, b in zip(refs, preds, strict=True)) / len(sel),
+                     "syntax_match": cb["syntax_match"], "dataflow_match": cb["dataflow_match"],
+                     "source_ok": sum(r["source_status"] == "ok" for r in sel)}
+    return {"per_language": per, "dataflow_convention": DATAFLOW_CONVENTION, "config": _plain(cfg)}
+
+
+def _plain(cfg: TranslationConfig) -> dict:
+    d = asdict(cfg)
+    d["data"] = list(cfg.data)
+    return d

@@ -1,0 +1,1 @@
+"""Routing source code to per-language LoRA experts."""

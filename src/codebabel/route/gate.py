@@ -1,0 +1,290 @@
+"""The gate: which expert translates a prompt, learned through a soft mixture of the experts.
+
+* :class:`Gate` — a linear layer on the backbone's embedding output, max-pooled over the prompt's real tokens
+  only (the attention mask: pads never reach the max), softmax over experts.
+* :class:`SoftMixture` — every LoRA layer of a ``PeftModel`` holding all experts outputs
+  ``base(x) + Σ_e w[b, e] · s_e · B_e A_e x`` for per-row expert weights ``w``: two matmuls per layer over the
+  experts' stacked A and B matrices, the whole batch at once (no Python loop over samples or experts).
+* :func:`train_gate` — backbone and experts frozen; the gate's softmax weights the mixture and the language-
+  model loss on the Python side (prompt and pads carry none) trains the gate alone; balanced batches
+  (the same number of samples of every language per step); resumable; optional label loss.
+
+At inference the gate runs once on the prompt and the chosen expert stays for the whole generation
+(route/generate.py), unlike the original, which recomputed the gate at every decoding step (with a KV cache
+it then saw only the newest token).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from codebabel.data.pairs import CODE_TAG, language_tags
+from codebabel.errors import CodebabelError
+from codebabel.evaluate.results import atomic_write_text
+
+GATE_FILE = "gate.safetensors"
+
+
+def masked_max_pool(embeds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``[batch, tokens, hidden]`` → ``[batch, hidden]``: the max over the tokens where ``mask`` is 1."""
+    mask = mask.bool()
+    if not bool(mask.any(dim=1).all()):
+        raise ValueError("every row needs at least one real token to pool over")
+    return embeds.masked_fill(~mask.unsqueeze(-1), torch.finfo(embeds.dtype).min).amax(dim=1)
+
+
+class Gate(nn.Module):
+    """Linear over the max-pooled embedding output; ``forward`` returns logits (softmax = expert weights)."""
+
+    def __init__(self, hidden_size: int, experts: list[str]):
+        super().__init__()
+        self.experts = list(experts)
+        self.proj = nn.Linear(hidden_size, len(experts))
+        nn.init.zeros_(self.proj.weight)  # starts as the even mixture of every expert
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, embeds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.proj(masked_max_pool(embeds.to(self.proj.weight.dtype), mask))
+
+    def logits(self, model, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Gate logits for token ids, using ``model``'s (frozen) input embeddings."""
+        return self(model.get_input_embeddings()(input_ids), mask)
+
+    def save(self, folder: Path, extra: dict[str, Any]) -> None:
+        from safetensors.torch import save_file
+
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{GATE_FILE}.tmp"
+        save_file({k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}, str(tmp),
+                  metadata={"experts": json.dumps(self.experts)})
+        os.replace(tmp, folder / GATE_FILE)
+        atomic_write_text(folder / "gate.json", json.dumps({"experts": self.experts, **extra}, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Gate:
+        from safetensors import safe_open
+
+        path = Path(folder) / GATE_FILE
+        if not path.is_file():
+            raise CodebabelError(f"gate '{path}': no such file; train it with `codebabel route train-experts RECIPE`")
+        with safe_open(str(path), "pt") as f:
+            experts = json.loads(f.metadata()["experts"])
+            state = {k: f.get_tensor(k) for k in f.keys()}
+        gate = cls(state["proj.weight"].shape[1], experts)
+        gate.load_state_dict(state)
+        return gate.eval()
+
+
+class SoftMixture:
+    """Context manager: inside it, the LoRA layers of ``model`` (a ``PeftModel`` holding every adapter in
+    ``experts``, unmerged) output the mixture of all experts weighted per row by :attr:`weights`
+    (``[batch, experts]``, set before each forward). Gradients reach :attr:`weights`; nothing else changes."""
+
+    def __init__(self, model, experts: list[str]):
+        from peft.tuners.lora import LoraLayer
+
+        self.model, self.experts = model, list(experts)
+        self.weights: torch.Tensor | None = None
+        self.layers = []
+        for module in model.modules():
+            if isinstance(module, LoraLayer) and all(e in module.lora_A for e in self.experts):
+                a = torch.cat([module.lora_A[e].weight for e in self.experts], dim=0).detach()
+                b = torch.cat([module.lora_B[e].weight * module.scaling[e] for e in self.experts], dim=1).detach()
+                owner = torch.cat([torch.full((module.lora_A[e].weight.shape[0],), i, dtype=torch.long)
+                                   for i, e in enumerate(self.experts)]).to(a.device)
+                self.layers.append((module, a, b, owner))
+        if not self.layers:
+            raise CodebabelError(f"no LoRA layer holds every expert ({', '.join(self.experts)}); train them on "
+                                 "the same backbone with the same target modules")
+        self._handles: list = []
+        self._disabled = None
+
+    def _hook(self, a, b, owner, module, args, output):
+        x = args[0]
+        w = self.weights[:, owner].to(a.dtype)  # [batch, sum of ranks]: each rank column's expert weight
+        h = nn.functional.linear(x.to(a.dtype), a)
+        h = h * w.view(w.shape[0], *([1] * (h.dim() - 2)), w.shape[1])
+        return output + nn.functional.linear(h, b).to(output.dtype)
+
+    def __enter__(self) -> SoftMixture:
+        self._disabled = self.model.disable_adapter()  # the layers' own forward = base only; the hook adds
+        self._disabled.__enter__()
+        self._handles = [m.register_forward_hook(partial(self._hook, a, b, owner)) for m, a, b, owner in self.layers]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+        self._disabled.__exit__(*exc)
+
+
+# -- training --------------------------------------------------------------------------------------------------
+
+
+def _gate_samples(recipe, tokenizer) -> dict[str, list[tuple[list[int], list[int]]]]:
+    """Per language: (prompt tokens after the tag, completion tokens + EOS) of its training samples."""
+    from codebabel.train.samples import _records
+
+    g = recipe.gate
+    out: dict[str, list[tuple[list[int], list[int]]]] = {}
+    for lang in recipe.languages:
+        tag = language_tags()[lang]
+        rows = []
+        for entry in recipe.gate_data(lang):
+            for where, lineno, row in _records(entry, "train", "train"):
+                if not (isinstance(row, dict) and isinstance(row.get("prompt"), str)
+                        and isinstance(row.get("completion"), str)):
+                    raise CodebabelError(f"{where}:{lineno}: the gate trains on prompt→completion samples "
+                                         "(codebabel pairs prepare)")
+                prompt = row["prompt"]
+                for t in (tag, CODE_TAG):
+                    if prompt.startswith(t):
+                        prompt = prompt[len(t):]
+                        break
+                body = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+                comp = tokenizer(row["completion"], add_special_tokens=False)["input_ids"]
+                if tokenizer.eos_token_id is not None:
+                    comp = comp + [tokenizer.eos_token_id]
+                if g.completion_tokens:
+                    comp = comp[: g.completion_tokens]
+                rows.append((body, comp))
+        if not rows:
+            raise CodebabelError(f"gate: no training samples for {lang} in {', '.join(recipe.gate_data(lang))}")
+        out[lang] = rows
+    return out
+
+
+def _batch(recipe, samples, tag_ids: dict[str, list[int]], step: int, pad: int):
+    """The step's balanced batch: languages in turn, samples drawn by a RNG seeded with (seed, step) — the
+    same batch after a resume. Returns input_ids, attention mask, prompt mask, labels, language index."""
+    g, langs = recipe.gate, list(recipe.languages)
+    rng = random.Random(f"{g.seed}:{step}")
+    rows, masks, labels, targets = [], [], [], []
+    for i in range(g.batch_size):
+        li = (step * g.batch_size + i) % len(langs)
+        body, comp = samples[langs[li]][rng.randrange(len(samples[langs[li]]))]
+        tag = tag_ids[CODE_TAG] if rng.random() < g.hide_language_fraction else tag_ids[langs[li]]
+        prompt = (tag + body)[: g.seq_len - 1]
+        comp = comp[: g.seq_len - len(prompt)]
+        rows.append(prompt + comp)
+        masks.append(len(prompt))
+        labels.append([-100] * len(prompt) + comp)
+        targets.append(li)
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    attn = torch.zeros((len(rows), width), dtype=torch.long)
+    prompt_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    lab = torch.full((len(rows), width), -100, dtype=torch.long)
+    for r, (row, n_prompt, lb) in enumerate(zip(rows, masks, labels, strict=True)):
+        ids[r, : len(row)] = torch.tensor(row)
+        attn[r, : len(row)] = 1
+        prompt_mask[r, :n_prompt] = 1
+        lab[r, : len(row)] = torch.tensor(lb)
+    return ids, attn, prompt_mask, lab, torch.tensor(targets)
+
+
+def train_gate(recipe, model, tokenizer, folder: Path, console=None) -> dict:
+    """Train the gate of ``recipe`` over ``model`` (a PeftModel holding one adapter per language, named by the
+    language); write ``folder/gate.safetensors`` + ``gate.json``; resumable from ``gate-checkpoint.pt``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from transformers import get_cosine_schedule_with_warmup
+
+    from codebabel.train.loss import chunked_lm_loss
+
+    g, langs = recipe.gate, list(recipe.languages)
+    folder.mkdir(parents=True, exist_ok=True)
+    samples = _gate_samples(recipe, tokenizer)
+    tag_ids = {lang: tokenizer(language_tags()[lang], add_special_tokens=False)["input_ids"] for lang in langs}
+    tag_ids[CODE_TAG] = tokenizer(CODE_TAG, add_special_tokens=False)["input_ids"]
+    device = next(model.parameters()).device
+    for p in model.parameters():
+        p.requires_grad_(False)
+    model.eval()  # no dropout in the frozen experts
+    torch.manual_seed(g.seed)
+    gate = Gate(model.get_input_embeddings().weight.shape[1], langs).to(device)
+    opt = torch.optim.AdamW(gate.parameters(), lr=g.lr, weight_decay=g.weight_decay)
+    sched = get_cosine_schedule_with_warmup(opt, g.warmup_steps, g.steps)
+    ckpt = folder / "gate-checkpoint.pt"
+    metrics = folder / "gate-metrics.jsonl"
+    start = 0
+    if ckpt.is_file():
+        state = torch.load(ckpt, map_location=device, weights_only=False)
+        if state.get("settings") == asdict(g) and state.get("experts") == langs:
+            gate.load_state_dict(state["gate"])
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            start = state["step"]
+    if start == 0 and metrics.exists():
+        metrics.unlink()
+    mixture = SoftMixture(model, langs)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    counts = {lang: len(s) for lang, s in samples.items()}
+    if console:
+        console.print(f"gate: {len(langs)} experts, samples per language {counts}; steps {start}→{g.steps}, "
+                      f"batch {g.batch_size}, label_weight {g.label_weight}", highlight=False)
+    t0 = time.monotonic()
+    last: dict = {}
+    with Progress(TextColumn("gate"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
+                  TimeRemainingColumn(), console=console, disable=console is None) as bar:
+        task = bar.add_task("gate", total=g.steps, completed=start, loss="-")
+        for step in range(start, g.steps):
+            ids, attn, prompt_mask, labels, target = (t.to(device) for t in _batch(recipe, samples, tag_ids, step, pad))
+            logits = gate.logits(model, ids, prompt_mask)
+            mixture.weights = torch.softmax(logits.float(), dim=-1)
+            with mixture:
+                inputs = {"input_ids": ids, "attention_mask": attn, "labels": labels}
+                lm = chunked_lm_loss(model, inputs, None, 256)
+                if lm is None:
+                    lm = model(**inputs, use_cache=False).loss
+            label = nn.functional.cross_entropy(logits.float(), target)
+            loss = lm + g.label_weight * label if g.label_weight else lm
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            acc = (logits.argmax(-1) == target).float().mean().item()
+            last = {"step": step + 1, "loss": round(loss.item(), 5), "lm_loss": round(lm.item(), 5),
+                    "label_loss": round(label.item(), 5), "batch_routing_accuracy": acc,
+                    "lr": sched.get_last_lr()[0]}
+            with metrics.open("a") as f:
+                f.write(json.dumps(last) + "\n")
+            bar.update(task, advance=1, loss=f"{lm.item():.3f}")
+            if (step + 1) % g.save_every == 0 and step + 1 < g.steps:
+                _save_checkpoint(ckpt, gate, opt, sched, step + 1, g, langs)
+    summary = {"settings": asdict(g), "steps": g.steps, "resumed_from": start or None,
+               "wall_s": round(time.monotonic() - t0, 2), "samples_per_language": counts, "last": last}
+    from codebabel.route.experts import expert_fingerprints
+
+    gate.save(folder, {"model": recipe.model, "gate": summary,
+                       "expert_weights": expert_fingerprints(recipe.run_dir, langs)})
+    if ckpt.exists():
+        ckpt.unlink()
+    return summary
+
+
+def _save_checkpoint(path: Path, gate, opt, sched, step: int, settings, langs) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"gate": gate.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "step": step, "settings": asdict(settings), "experts": langs}, tmp)
+    os.replace(tmp, path)
+
+
+def routing_probabilities(gate: Gate, model, tokenizer, prompts: list[str]) -> torch.Tensor:
+    """``[prompts, experts]`` softmax of the gate over each prompt's own tokens (one padded batch)."""
+    enc = tokenizer(prompts, add_special_tokens=False, padding=True, return_tensors="pt")
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        logits = gate.to(device).logits(model, enc["input_ids"].to(device), enc["attention_mask"].to(device))
+    return torch.softmax(logits.float(), dim=-1).cpu()
+
