@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codebabel.data.pairs import read_pairs, training_sample
+from codebabel.data.pairs import read_pairs, split_tags, training_sample
 from codebabel.errors import CodebabelError
-from codebabel.route.ngram import NgramRouter, code_tokens, confusion_matrix, format_confusion, split_tags
+from codebabel.route.ngram import NgramRouter, code_tokens
+from codebabel.route.routing import routing_report
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGES = ["cpp", "java", "cs", "js", "php"]
@@ -48,12 +49,11 @@ def test_held_out_accuracy(router):
     texts, labels = _prompts("test", hide_language=True)  # "<code> SOURCE <py>": only the code tells
     assert all(t.startswith("<code> ") for t in texts)
     preds = router.predict(texts)
-    matrix = confusion_matrix(labels, preds, LANGUAGES)
-    table = format_confusion(matrix, LANGUAGES)
-    print(f"\nn-gram router, held-out (test split, <code> tag), accuracy {np.trace(matrix)}/{len(texts)}\n{table}")
-    per_lang = {lang: matrix[i, i] / matrix[i].sum() for i, lang in enumerate(LANGUAGES)}
+    report = routing_report(preds, labels, LANGUAGES)
+    print(f"\nn-gram router, held-out (test split, <code> tag): {report['confusion']}")
+    per_lang = report["accuracy"]
     accuracy = ", ".join(f"{lang} {acc:.2f}" for lang, acc in per_lang.items())
-    assert all(acc >= 5 / 6 for acc in per_lang.values()), f"per-language accuracy {accuracy}\n{table}"
+    assert all(acc >= 5 / 6 for acc in per_lang.values()), f"per-language accuracy {accuracy}\n{report['confusion']}"
 
 
 def test_log_probs_are_normalised(router):

@@ -38,6 +38,7 @@ import random
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -441,6 +442,30 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> int:
 def language_tags() -> dict[str, str]:
     """The tag of every language in the registry: ``{"cpp": "<cpp>", ...}``."""
     return {lang.name: f"<{lang.name}>" for lang in all_languages()}
+
+
+@cache
+def _known_tags() -> frozenset[str]:
+    """Every prompt tag: one per registry language (``<cpp>``, ``<py>`` ...) and ``<code>``."""
+    return frozenset([*language_tags().values(), CODE_TAG])
+
+
+_LEADING_TAG = re.compile(r"\A\s*(<[A-Za-z0-9_+#-]+>)(?=\s|\Z)")
+_TRAILING_TAG = re.compile(r"(?<=\s)(<[A-Za-z0-9_+#-]+>)\s*\Z")
+
+
+def split_tags(text: str, extra: Sequence[str] = ()) -> tuple[str | None, str, str | None]:
+    """``"<cpp> SOURCE <py>"`` → ``("<cpp>", "SOURCE", "<py>")``; a tag is only taken off when it is a known
+    prompt tag (a registry language's, ``<code>``, or one in ``extra``), so code is never cut."""
+    known = _known_tags() | frozenset(extra)
+    lead = trail = None
+    m = _LEADING_TAG.match(text)
+    if m and m.group(1) in known:
+        lead, text = m.group(1), text[m.end():]
+    m = _TRAILING_TAG.search(text)
+    if m and m.group(1) in known:
+        trail, text = m.group(1), text[:m.start()]
+    return lead, text.strip(), trail
 
 
 def training_sample(pair: Pair, source: str | None, target: str = "py", hide_language: bool = False

@@ -83,15 +83,13 @@ def _current_gate(router: Path, recipe: RouteRecipe) -> dict | None:
 
 def fit_ngram(recipe: RouteRecipe, path: Path) -> dict:
     """Fit the n-gram router on the gate's training prompts (the code only; tags are ignored)."""
+    from codebabel.route.gate import gate_rows
     from codebabel.route.ngram import NgramRouter
-    from codebabel.train.samples import _records
 
     texts, labels = [], []
-    for lang in recipe.languages:
-        for entry in recipe.gate_data(lang):
-            for _, _, row in _records(entry, "train", "train"):
-                texts.append(row["prompt"])
-                labels.append(lang)
+    for lang, rows in gate_rows(recipe).items():
+        texts += [row["prompt"] for row in rows]
+        labels += [lang] * len(rows)
     NgramRouter(list(recipe.languages), n=recipe.ngram.n, alpha=recipe.ngram.alpha).fit(texts, labels).save(path)
     return {"path": str(path), "samples": len(texts), **asdict(recipe.ngram)}
 

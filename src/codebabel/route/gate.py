@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from codebabel.data.pairs import CODE_TAG, language_tags
+from codebabel.data.pairs import CODE_TAG, language_tags, split_tags
 from codebabel.errors import CodebabelError
 from codebabel.evaluate.results import atomic_write_text
 
@@ -132,37 +132,39 @@ class SoftMixture:
 # -- training --------------------------------------------------------------------------------------------------
 
 
-def _gate_samples(recipe, tokenizer) -> dict[str, list[tuple[list[int], list[int]]]]:
-    """Per language: (prompt tokens after the tag, completion tokens + EOS) of its training samples."""
-    from codebabel.train.samples import _records
+def gate_rows(recipe) -> dict[str, list[dict]]:
+    """Per language: its ``{"prompt", "completion"}`` training samples (the gate's data, train split)."""
+    from codebabel.train.samples import iter_records
 
-    g = recipe.gate
-    out: dict[str, list[tuple[list[int], list[int]]]] = {}
+    out: dict[str, list[dict]] = {}
     for lang in recipe.languages:
-        tag = language_tags()[lang]
         rows = []
         for entry in recipe.gate_data(lang):
-            for where, lineno, row in _records(entry, "train", "train"):
+            for where, lineno, row in iter_records(entry, "train", "train"):
                 if not (isinstance(row, dict) and isinstance(row.get("prompt"), str)
                         and isinstance(row.get("completion"), str)):
                     raise CodebabelError(f"{where}:{lineno}: the gate trains on prompt→completion samples "
                                          "(codebabel pairs prepare)")
-                prompt = row["prompt"]
-                for t in (tag, CODE_TAG):
-                    if prompt.startswith(t):
-                        prompt = prompt[len(t):]
-                        break
-                body = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-                comp = tokenizer(row["completion"], add_special_tokens=False)["input_ids"]
-                if tokenizer.eos_token_id is not None:
-                    comp = comp + [tokenizer.eos_token_id]
-                if g.completion_tokens:
-                    comp = comp[: g.completion_tokens]
-                rows.append((body, comp))
+                rows.append(row)
         if not rows:
             raise CodebabelError(f"gate: no training samples for {lang} in {', '.join(recipe.gate_data(lang))}")
         out[lang] = rows
     return out
+
+
+def _gate_samples(recipe, tokenizer) -> dict[str, list[tuple[list[int], list[int]]]]:
+    """Per language: (prompt tokens without the tag, completion tokens + EOS) of its training samples."""
+    eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    cap = recipe.gate.completion_tokens or None
+
+    def untagged(prompt: str) -> str:  # " SOURCE <py>": the tag goes in per step (its own or <code>)
+        _, code, target = split_tags(prompt)
+        return f" {code}" + (f" {target}" if target else "")
+
+    return {lang: [(tokenizer(untagged(row["prompt"]), add_special_tokens=False)["input_ids"],
+                    (tokenizer(row["completion"], add_special_tokens=False)["input_ids"] + eos)[:cap])
+                   for row in rows]
+            for lang, rows in gate_rows(recipe).items()}
 
 
 def _batch(recipe, samples, tag_ids: dict[str, list[int]], step: int, pad: int):

@@ -31,12 +31,12 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from codebabel.data.pairs import split_tags
 from codebabel.errors import CodebabelError
 
 #: the ``format`` field of a saved router
@@ -83,50 +83,6 @@ def code_tokens(text: str) -> list[str]:
         else:
             out.append(m.group(0))
     return out
-
-
-@cache
-def _known_tags() -> frozenset[str]:
-    """Every prompt tag: one per registry language (``<cpp>``, ``<py>`` ...) and ``<code>``."""
-    from codebabel.data.pairs import CODE_TAG, language_tags
-
-    return frozenset([*language_tags().values(), CODE_TAG])
-
-
-_LEADING_TAG = re.compile(r"\A\s*(<[A-Za-z0-9_+#-]+>)(?=\s|\Z)")
-_TRAILING_TAG = re.compile(r"(?<=\s)(<[A-Za-z0-9_+#-]+>)\s*\Z")
-
-
-def split_tags(text: str, extra: Sequence[str] = ()) -> tuple[str | None, str, str | None]:
-    """``"<cpp> SOURCE <py>"`` → ``("<cpp>", "SOURCE", "<py>")``; a tag is only taken off when it is a known
-    prompt tag (a registry language's, ``<code>``, or one in ``extra``), so code is never cut."""
-    known = _known_tags() | frozenset(extra)
-    lead = trail = None
-    m = _LEADING_TAG.match(text)
-    if m and m.group(1) in known:
-        lead, text = m.group(1), text[m.end():]
-    m = _TRAILING_TAG.search(text)
-    if m and m.group(1) in known:
-        trail, text = m.group(1), text[:m.start()]
-    return lead, text.strip(), trail
-
-
-def confusion_matrix(labels: Sequence[str], predictions: Sequence[str], languages: Sequence[str]) -> np.ndarray:
-    """``(E, E)`` counts: row = true language, column = predicted language, both in ``languages``' order."""
-    index = {lang: i for i, lang in enumerate(languages)}
-    matrix = np.zeros((len(languages), len(languages)), dtype=np.int64)
-    for true, pred in zip(labels, predictions, strict=True):
-        matrix[index[true], index[pred]] += 1
-    return matrix
-
-
-def format_confusion(matrix: np.ndarray, languages: Sequence[str]) -> str:
-    """The confusion matrix as a small text table (rows true, columns predicted)."""
-    width = max(6, *(len(lang) + 1 for lang in languages))
-    lines = ["true\\pred".ljust(10) + "".join(lang.rjust(width) for lang in languages)]
-    for lang, row in zip(languages, matrix, strict=True):
-        lines.append(lang.ljust(10) + "".join(str(int(c)).rjust(width) for c in row))
-    return "\n".join(lines)
 
 
 class NgramRouter:

@@ -65,7 +65,7 @@ class TagRouter:
         self.languages = list(languages)
 
     def route(self, prompts: Sequence[str]) -> list[str | None]:
-        from codebabel.route.ngram import split_tags
+        from codebabel.data.pairs import split_tags
 
         out: list[str | None] = []
         for p in prompts:

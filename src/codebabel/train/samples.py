@@ -36,7 +36,7 @@ class DataStats:
     dropped: int = 0
 
 
-def _records(entry: str, split: str, train_split: str) -> Iterator[tuple[str, int, dict]]:
+def iter_records(entry: str, split: str, train_split: str) -> Iterator[tuple[str, int, dict]]:
     """``(where, line, record)`` of one data entry for ``split``; nothing for a split-less file's eval split."""
     from codebabel.evaluate.perplexity import iter_texts, open_split
 
@@ -74,7 +74,7 @@ def sample_pieces(entries: tuple[str, ...], split: str, train_split: str, tokeni
     """Every entry's samples for ``split`` as pieces of at most ``seq_len`` tokens, in order."""
     eos = tokenizer.eos_token_id
     for entry in entries:
-        for where, lineno, row in _records(entry, split, train_split):
+        for where, lineno, row in iter_records(entry, split, train_split):
             if isinstance(row, dict) and isinstance(row.get("text"), str):
                 stats.samples += 1
                 for piece in pieces([_encode(tokenizer, row["text"])], seq_len, eos):
