@@ -222,3 +222,36 @@ def test_warm_server_leaves_nothing_of_one_program_to_the_next():
     assert outs["first"].status is Status.OK, outs["first"]
     assert outs["second"].status is Status.OK, outs["second"]
     assert outs["first"].stdout.split()[0] != outs["second"].stdout.split()[0]  # each its own random seed
+
+
+@needs_bwrap
+@pytest.mark.skipif(os.geteuid() != 0, reason="per-slot uids are used only when codebabel runs as root")
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_processes_of_another_run_do_not_count_against_this_runs_limits(warm):
+    """RLIMIT_NPROC counts every process of a uid on the machine. Another run (or its leftovers) holding
+    processes under the uids a fixed numbering would give slot 0 and 1 must not make this run's programs
+    fail to start theirs (a JVM then fails to create its threads: issue 14, item 14)."""
+    import subprocess
+
+    occupied = range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + 2)
+    squatters = [subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "60"])
+                 for uid in occupied for _ in range(12)]
+    try:
+        other = Sandbox()
+        other_uids = {other.uid(0), other.uid(1)}  # a concurrent run in this process holds two more
+        program = """
+            import os, subprocess
+            children = [subprocess.Popen(["sleep", "0.2"]) for _ in range(6)]
+            assert all(c.wait() == 0 for c in children)
+            print(os.getuid())
+        """
+        jobs = [Job(i, PY, textwrap.dedent(program), standalone=True) for i in range(4)]
+        cfg = ExecutionConfig(timeout_s=20, max_processes=10, workers=2, warm=warm)
+        outcomes = list(run_many(jobs, cfg))
+        assert [o.status for o in outcomes] == [Status.OK] * 4, [o.stderr for o in outcomes]
+        uids = {int(o.stdout.strip()) for o in outcomes}
+        assert len(uids) == 2 and not uids & set(occupied) and not uids & other_uids
+    finally:
+        for p in squatters:
+            p.kill()
+            p.wait()

@@ -11,6 +11,10 @@ the hostile programs in tests/test_sandbox.py:
    simply not there.
 2. **setpriv** (when codebabel runs as root): the program runs as an unprivileged uid of its own (one per
    worker slot, so a fork bomb in one slot cannot starve another), with no capabilities and no_new_privs.
+   RLIMIT_NPROC counts every process of a uid on the machine, so a slot's uid is leased for the life of the
+   sandbox (a lock file held open, released by the kernel even after ``kill -9``) and only where no process
+   runs as it: two codebabel runs on one machine never share a uid, and a JVM in one cannot fail to start
+   its threads because of the other's programs.
 3. **prlimit**: rlimits on CPU seconds, address space, processes, file size, open files; no core dumps.
 4. **The host side** (this file): a wall-clock deadline kills the whole process group; stdout and stderr are
    read through pipes and capped — past the cap the program is killed (``output_exceeded``).
@@ -25,12 +29,14 @@ rlimits, the private working directory and the deadline apply).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import selectors
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,8 +44,11 @@ from pathlib import Path
 
 from codebabel.errors import CodebabelError
 
-#: Base of the unprivileged uids used for sandboxed programs when codebabel runs as root (uid = base + slot).
+#: The unprivileged uids leased to sandbox slots when codebabel runs as root: [base, base + count).
 SANDBOX_UID_BASE = 61000
+SANDBOX_UID_COUNT = 1000
+#: where the uid leases live (root-owned: only root runs programs under other uids)
+_LEASE_DIR = Path("/run/lock/codebabel-uids") if os.path.isdir("/run/lock") else Path("/tmp/codebabel-uids")
 
 _MASKED_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers")
 _ENV = {
@@ -107,6 +116,38 @@ class Sandbox:
                 "to run generated code unconfined at your own risk"
             )
         self._as_root = os.geteuid() == 0
+        self._uids: dict[int, int] = {}
+        self._leases: list[int] = []  # open lock files, one per leased uid; closed when the sandbox goes
+        self._lease_lock = threading.Lock()  # worker threads ask for their slot's uid concurrently
+
+    def __del__(self) -> None:
+        for fd in getattr(self, "_leases", ()):
+            os.close(fd)
+
+    def uid(self, slot: int) -> int:
+        """The unprivileged uid of ``slot`` (as root): leased on first use, held while this sandbox lives."""
+        with self._lease_lock:
+            if slot not in self._uids:
+                self._uids[slot] = self._lease_uid()
+            return self._uids[slot]
+
+    def _lease_uid(self) -> int:
+        _LEASE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        busy = _uids_with_processes()
+        for uid in range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + SANDBOX_UID_COUNT):
+            if uid in busy or uid in self._uids.values():
+                continue
+            fd = os.open(_LEASE_DIR / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # another sandbox (this process or another) holds it
+                os.close(fd)
+                continue
+            self._leases.append(fd)
+            return uid
+        raise CodebabelError(
+            f"all {SANDBOX_UID_COUNT} sandbox uids ({SANDBOX_UID_BASE}-{SANDBOX_UID_BASE + SANDBOX_UID_COUNT - 1}) "
+            f"are in use by other runs or their processes: wait for those runs, or kill the processes of those uids")
 
     def open(self, slot: int = 0) -> SandboxDir:
         """A private working directory (becomes ``/tmp`` inside); use as a context manager."""
@@ -166,10 +207,24 @@ class Sandbox:
         if not drop_privileges:  # the warm server: trusted, drops privileges itself in each child
             return argv + list(command)
         if self._as_root:  # drop root: an unprivileged uid per slot, no capabilities
-            uid = str(SANDBOX_UID_BASE + slot)
+            uid = str(self.uid(slot))
             argv += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
                      "--inh-caps=-all", "--bounding-set=-all", "--"]
         return argv + rlimits + list(command)
+
+
+def _uids_with_processes() -> set[int]:
+    """The sandbox-range uids that own a process on this machine now (leftovers count against RLIMIT_NPROC)."""
+    uids = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                uid = entry.stat().st_uid
+            except FileNotFoundError:
+                continue
+            if SANDBOX_UID_BASE <= uid < SANDBOX_UID_BASE + SANDBOX_UID_COUNT:
+                uids.add(uid)
+    return uids
 
 
 def _mkdirs_0755(parent: Path) -> list[str]:
@@ -190,7 +245,8 @@ class SandboxDir:
         self.slot = slot
         self.path = Path(tempfile.mkdtemp(prefix="codebabel-sbx-"))
         if sandbox._as_root and sandbox._bwrap is not None:
-            os.chown(self.path, SANDBOX_UID_BASE + slot, SANDBOX_UID_BASE + slot)
+            uid = sandbox.uid(slot)
+            os.chown(self.path, uid, uid)
 
     def __enter__(self) -> SandboxDir:
         return self

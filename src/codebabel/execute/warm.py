@@ -40,10 +40,8 @@ class WarmPython:
         import tempfile
         from pathlib import Path
 
-        from codebabel.execute.sandbox import SANDBOX_UID_BASE
-
         self.sandbox, self.slot, self.interpreter, self.ro_paths = sandbox, slot, interpreter, tuple(ro_paths)
-        self.uid = SANDBOX_UID_BASE + slot
+        self.uid = sandbox.uid(slot)
         self.proc = None
         self.tmp = Path(tempfile.mkdtemp(prefix="codebabel-warm-"))
         os.chmod(self.tmp, 0o1777)  # /tmp inside: like a real /tmp; emptied after every program

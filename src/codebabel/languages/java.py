@@ -37,8 +37,12 @@ from codebabel.languages.types import Type, Untranslatable, of_value, union_memb
 
 #: JVM options for every JVM started in the sandbox: bounded non-heap reservations (the heap is sized by
 #: HotSpot to half the address-space limit), serial GC (no GC worker threads), no /tmp/hsperfdata files.
+#: The VM's own messages ("Error occurred during initialization of VM", thread-creation warnings) go to stderr,
+#: not HotSpot's default stdout: they never mix into a program's output, and a failed start is not an
+#: empty-stderr error.
 JVM_OPTIONS = ("-XX:+UseSerialGC", "-XX:CompressedClassSpaceSize=128m",
-               "-XX:ReservedCodeCacheSize=64m", "-XX:CICompilerCount=2", "-XX:-UsePerfData", "-Xss16m")
+               "-XX:ReservedCodeCacheSize=64m", "-XX:CICompilerCount=2", "-XX:-UsePerfData", "-Xss16m",
+               "-XX:+DisplayVMOutputToStderr", "-Xlog:disable", "-Xlog:all=warning:stderr")
 #: extra options for compilers (javac, scalac): short-lived, so C1 only starts them fastest
 JVM_COMPILER_OPTIONS = (*JVM_OPTIONS, "-XX:TieredStopAtLevel=1")
 #: glibc's per-thread malloc arenas reserve 64 MiB of address space each: keep two
