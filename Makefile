@@ -3,6 +3,8 @@ PYTHON ?= python3
 DEMO_MODEL ?= smollm2-135m
 # more options, e.g. make demo DEMO_ARGS="--steps 100 --limit 20" (codebabel quickstart --help)
 DEMO_ARGS ?=
+# import-linter's `lint-imports`, through this interpreter (the console script may not be on PATH)
+LINT_IMPORTS = $(PYTHON) -c "from importlinter.cli import lint_imports_command; lint_imports_command()"
 
 .PHONY: setup demo test test-fast bench lint
 
@@ -14,6 +16,7 @@ demo: setup
 
 test:
 	bash scripts/setup.sh smollm2-135m
+	$(LINT_IMPORTS)
 	$(PYTHON) -m pytest -q --timeout 900
 
 test-fast:
@@ -26,3 +29,4 @@ bench:
 
 lint:
 	ruff check src tests bench
+	$(LINT_IMPORTS)

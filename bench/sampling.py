@@ -34,7 +34,7 @@ def main() -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from codebabel.config import SamplingConfig
-    from codebabel.generate.base import make_backend
+    from codebabel.generate.backends import make_backend
     from codebabel.generate.prompts import encode_prompt
     from codebabel.languages import get_language
     from codebabel.models.loading import resolve

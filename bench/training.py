@@ -52,7 +52,7 @@ def snippets(corpus_dir: Path, model: str, out: Path) -> int:
     shortest 95% written to ``out`` as ``{"text": ...}`` lines; returns the 95th-percentile length (+EOS)."""
     import numpy as np
 
-    from codebabel.evaluate.perplexity import iter_texts, open_split
+    from codebabel.data.corpus import iter_texts, open_split
     from codebabel.models.loading import load_tokenizer
 
     found = []

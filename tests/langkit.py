@@ -10,8 +10,8 @@ import shutil
 
 import pytest
 
+from codebabel.benchmarks import load_benchmark
 from codebabel.config import ExecutionConfig
-from codebabel.evaluate.benchmarks import load_benchmark
 from codebabel.execute.runner import Job, run_many
 from codebabel.execute.status import Status
 from codebabel.languages import get_language

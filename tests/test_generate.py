@@ -1,6 +1,6 @@
 """generate/: prompt formats, stop handling, the HF and llama.cpp backends, backend choice.
 
-Fast tests run a tiny random Llama (codebabel.models.tiny); ``slow`` ones the real smollm2-135m.
+Fast tests run a tiny random Llama (tests.tiny); ``slow`` ones the real smollm2-135m.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import pytest
 
 from codebabel.config import SamplingConfig
 from codebabel.errors import CodebabelError
-from codebabel.generate.base import Backend, Completion, choose_backend, make_backend
+from codebabel.generate.backends import choose_backend, make_backend
+from codebabel.generate.base import Backend, Completion
 from codebabel.generate.hf import HFBackend
 from codebabel.generate.prompts import encode_prompt, format_prompt
 from codebabel.generate.stopping import StopChecker, eos_token_ids, truncate_at_stop
 from codebabel.models.loading import load_model
-from codebabel.models.tiny import build_tiny_model, write_tiny_gguf
+from tests.tiny import build_tiny_model, write_tiny_gguf
 
 HAS_LLAMA_CPP = importlib.util.find_spec("llama_cpp") is not None
 PROMPTS = [
@@ -185,7 +186,7 @@ def test_make_backend_auto_picks_hf_for_a_folder(tiny_dir):
 
 
 def test_choose_backend(monkeypatch):
-    monkeypatch.setattr("codebabel.generate.base.llama_cpp_available", lambda: True)
+    monkeypatch.setattr("codebabel.generate.backends.llama_cpp_available", lambda: True)
     assert choose_backend(True, None, "cpu")[0] == "llamacpp"
     assert choose_backend(True, "adapter/", "cpu")[0] == "hf"
     assert choose_backend(True, None, "cuda")[0] == "hf"
@@ -195,7 +196,7 @@ def test_choose_backend(monkeypatch):
         choose_backend(True, "adapter/", "cpu", "llamacpp")
     with pytest.raises(CodebabelError):
         choose_backend(False, None, "cpu", "llamacpp")
-    monkeypatch.setattr("codebabel.generate.base.llama_cpp_available", lambda: False)
+    monkeypatch.setattr("codebabel.generate.backends.llama_cpp_available", lambda: False)
     name, why = choose_backend(True, None, "cpu")
     assert name == "hf" and "llama-cpp-python" in why
 

@@ -4,9 +4,9 @@ from collections import Counter
 
 import pytest
 
+from codebabel.benchmarks import load_benchmark_with_skips
 from codebabel.config import ExecutionConfig
 from codebabel.errors import CodebabelError
-from codebabel.evaluate.benchmarks import load_benchmark_with_skips
 from codebabel.execute.runner import Job, run_many
 from codebabel.execute.status import Status
 from codebabel.languages import all_languages, get_language

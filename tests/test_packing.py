@@ -15,7 +15,7 @@ from codebabel.train.samples import packed_rows
 def tiny(tmp_path_factory):
     from transformers import AutoModelForCausalLM
 
-    from codebabel.models.tiny import build_tiny_model
+    from tests.tiny import build_tiny_model
 
     path = build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny")
     return AutoModelForCausalLM.from_pretrained(path).eval(), path

@@ -282,8 +282,8 @@ def test_percentile_cap_keeps_the_shortest_95_percent(tmp_path):
 
 def test_prepare_feeds_the_trainer(tmp_path):
     """The written samples are what train/samples.py reads: prompt tokens masked, completion trained."""
-    from codebabel.models.tiny import build_tiny_tokenizer
     from codebabel.train.samples import DataStats, sample_pieces
+    from tests.tiny import build_tiny_tokenizer
 
     tok = build_tiny_tokenizer()
     out = tmp_path / "cpp.jsonl"
@@ -299,7 +299,7 @@ def test_prepare_feeds_the_trainer(tmp_path):
 
 
 def test_cli_pairs_prepare(tmp_path):
-    from codebabel.models.tiny import build_tiny_model
+    from tests.tiny import build_tiny_model
 
     model = build_tiny_model(tmp_path / "tiny")
     out = tmp_path / "js-train.jsonl"

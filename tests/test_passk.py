@@ -2,8 +2,9 @@ from math import comb
 
 import pytest
 
+from codebabel.config import parse_ks
 from codebabel.errors import CodebabelError
-from codebabel.evaluate.passk import mean_pass_at_k, parse_ks, pass_at_k
+from codebabel.evaluate.passk import mean_pass_at_k, pass_at_k
 
 
 @pytest.mark.parametrize("n,c,k", [(10, 0, 1), (10, 3, 1), (10, 3, 5), (20, 7, 10), (200, 13, 100), (5, 5, 5)])

@@ -11,18 +11,17 @@ from typer.testing import CliRunner
 
 from codebabel.cli import app
 from codebabel.config import PerplexityConfig
+from codebabel.data.corpus import iter_texts, open_split
 from codebabel.errors import CodebabelError
 from codebabel.evaluate.perplexity import (
     evaluate_perplexity,
-    iter_texts,
-    open_split,
     score_documents,
     tokenize,
     windows,
 )
 from codebabel.models.loading import load_model
-from codebabel.models.tiny import build_tiny_model
 from tests.conftest import run_cli
+from tests.tiny import build_tiny_model
 
 SHORT = "def add(a, b):\n    return a + b\n"
 DOCS = [

@@ -27,7 +27,7 @@ METRICS = {"Ruby perplexity", "Ruby pass@1", "Python perplexity", "Python pass@1
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    from codebabel.models.tiny import build_tiny_model
+    from tests.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
 

@@ -85,7 +85,7 @@ def test_lora_targets_by_architecture_and_fallback(tmp_path):
     from transformers import AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel
 
     from codebabel.models.lora import lora_targets
-    from codebabel.models.tiny import build_tiny_model
+    from tests.tiny import build_tiny_model
 
     llama = AutoModelForCausalLM.from_pretrained(build_tiny_model(tmp_path / "tiny"))
     assert lora_targets(llama) == ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from codebabel.models.tiny import build_tiny_model
+    from tests.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("route") / "tiny")
 
@@ -50,8 +50,8 @@ def _gate(model, langs, seed=0):
 
 
 def test_pad_tokens_do_not_change_the_gate(random_run):
-    from codebabel.route.experts import load_experts
     from codebabel.route.gate import masked_max_pool
+    from codebabel.route.run import load_experts
 
     model, tok, langs = load_experts(random_run)
     gate = _gate(model, langs)
@@ -83,8 +83,8 @@ def test_pad_tokens_do_not_change_the_gate(random_run):
 
 
 def test_soft_mixture_equals_peft_experts_and_trains_the_gate(random_run):
-    from codebabel.route.experts import load_experts
     from codebabel.route.gate import SoftMixture
+    from codebabel.route.run import load_experts
 
     model, tok, langs = load_experts(random_run)
     ids = tok(["def f(a):\n    return a + 1\n", "x = [1, 2, 3]\nprint(x)\n"], add_special_tokens=False,
@@ -120,10 +120,10 @@ def test_the_expert_never_changes_during_generation(random_run):
 
     from codebabel.config import SamplingConfig
     from codebabel.generate.hf import HFBackend
-    from codebabel.route.experts import expert_adapter, load_experts
+    from codebabel.generate.routed import RoutedBackend
     from codebabel.route.gate import Gate
-    from codebabel.route.generate import RoutedBackend
     from codebabel.route.routing import GateRouter
+    from codebabel.route.run import expert_adapter, load_experts
 
     model, tok, langs = load_experts(random_run)
     _gate(model, langs).save(random_run / "router", {"model": "tiny"})
@@ -203,7 +203,7 @@ def _recipe(root: Path, tiny: Path, pairs: Path, langs: list[str], gate_steps: i
 
 
 def test_train_experts_then_add_a_language(tiny, pair_files, tmp_path, cli):
-    from codebabel.route.experts import load_experts
+    from codebabel.route.run import load_experts
 
     recipe = _recipe(tmp_path, tiny, pair_files, LANGS)
     r = cli("route", "train-experts", str(recipe))
@@ -211,7 +211,7 @@ def test_train_experts_then_add_a_language(tiny, pair_files, tmp_path, cli):
     run = tmp_path / "runs" / "x2py"
     gate = json.loads((run / "router" / "gate.json").read_text())
     assert gate["experts"] == LANGS and gate["gate"]["steps"] == 4
-    from codebabel.route.experts import expert_fingerprints
+    from codebabel.route.run import expert_fingerprints
 
     assert gate["expert_weights"] == expert_fingerprints(run, LANGS)  # a retrained expert → a new gate
     metrics = [json.loads(x) for x in (run / "router" / "gate-metrics.jsonl").read_text().splitlines()]
@@ -250,9 +250,10 @@ def test_gate_training_resumes_to_the_same_gate(tiny, pair_files, tmp_path):
     """Stopped after 2 of 4 steps (checkpoint at step 2), resumed: the same gate as an uninterrupted run."""
     from safetensors.torch import load_file
 
-    from codebabel.route.experts import load_experts, train_experts
+    from codebabel.route.experts import train_experts
     from codebabel.route.gate import train_gate
     from codebabel.route.recipe import load_route_recipe
+    from codebabel.route.run import load_experts
 
     recipe = load_route_recipe(_recipe(tmp_path, tiny, pair_files, LANGS[:2]))
     train_experts(recipe)

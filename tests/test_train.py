@@ -17,7 +17,7 @@ from codebabel.errors import CodebabelError
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    from codebabel.models.tiny import build_tiny_model
+    from tests.tiny import build_tiny_model
 
     root = tmp_path_factory.mktemp("train")
     model = build_tiny_model(root / "tiny")
@@ -219,7 +219,7 @@ def test_export_merge_gives_the_adapters_outputs(tmp_path, cli):
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from codebabel.models.tiny import build_tiny_model
+    from tests.tiny import build_tiny_model
 
     base = build_tiny_model(tmp_path / "base")
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(base),

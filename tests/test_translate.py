@@ -5,9 +5,9 @@ import json
 
 import pytest
 
+from codebabel.benchmarks import load_benchmark_with_skips
+from codebabel.benchmarks.transpile import Skipped, humaneval_analyses
 from codebabel.errors import CodebabelError
-from codebabel.evaluate.benchmarks import load_benchmark_with_skips
-from codebabel.evaluate.translate import Skipped, humaneval_analyses
 from codebabel.languages.types import (
     FLOAT,
     INT,
@@ -93,7 +93,7 @@ def test_cli_bad_language_is_one_line_and_writes_nothing(cli, tmp_path):
 
 def test_reference_is_refused_for_a_translated_language():
     from codebabel.config import EvalConfig
-    from codebabel.evaluate.harness import evaluate
+    from codebabel.evaluate.functional import evaluate
 
     with pytest.raises(CodebabelError, match="no reference solutions"):
         evaluate(EvalConfig(reference=True, language="js", limit=1))

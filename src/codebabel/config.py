@@ -1,7 +1,7 @@
 """Typed settings shared by the library and the CLI.
 
 The CLI builds these objects from its flags (one flag per field, same name); nothing else holds a parallel
-set of options. Every field that changes a result also goes into the run hash (see evaluate/results.py).
+set of options. Every field that changes a result also goes into the run hash (see store.py).
 """
 
 from __future__ import annotations
@@ -71,6 +71,22 @@ class ExecutionConfig:
         if self.workers < 1:
             raise CodebabelError(f"--workers {self.workers}: must be at least 1")
 
+    @classmethod
+    def from_flags(cls, workers: int | None = None, **fields) -> ExecutionConfig:
+        """From the CLI's flags: ``--workers`` not given (or 0) means one worker per CPU."""
+        return cls(**fields, **({"workers": workers} if workers else {}))
+
+
+def parse_ks(text: str) -> tuple[int, ...]:
+    """``--k "1,10"`` -> (1, 10), with a one-line error for anything else."""
+    try:
+        ks = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise CodebabelError(f"--k {text!r}: expected comma-separated positive integers, e.g. 1,10") from None
+    if not ks or ks[0] < 1:
+        raise CodebabelError(f"--k {text!r}: expected comma-separated positive integers, e.g. 1,10")
+    return ks
+
 
 PROMPT_FORMATS = ("auto", "raw", "chat")
 BACKENDS = ("auto", "hf", "llamacpp")
@@ -126,6 +142,27 @@ class EvalConfig:
                 f"--k {','.join(map(str, too_big))} needs at least {max(too_big)} samples per problem but --n is "
                 f"{n}: pass@k for k > n is undefined (raise --n or lower --k)"
             )
+
+    @classmethod
+    def from_flags(cls, *, k: str = "1", n: int = 1, temperature: float = 0.0, top_p: float = 0.95, top_k: int = 0,
+                   max_new_tokens: int = 512, seed: int = 0, timeout: float = 10.0, memory_mb: int = 2048,
+                   workers: int | None = None, warm: bool = True, unsafe_no_sandbox: bool = False,
+                   **fields) -> EvalConfig:
+        """``codebabel evaluate``'s flags: ``--k`` as typed (``"1,10"``), the sampling and execution flags flat,
+        every other flag by its field's name. ``--reference`` and ``--stub`` run one sample per problem, whatever
+        ``--n`` says."""
+        execution = ExecutionConfig.from_flags(timeout_s=timeout, memory_mb=memory_mb, workers=workers, warm=warm,
+                                               unsafe_no_sandbox=unsafe_no_sandbox)
+        one = fields.get("reference") or fields.get("stub")
+        return cls(**fields, ks=parse_ks(k), execution=execution,
+                   sampling=SamplingConfig(n=1 if one else n, temperature=temperature, top_p=top_p, top_k=top_k,
+                                           max_new_tokens=max_new_tokens, seed=seed))
+
+    @property
+    def several_languages(self) -> bool:
+        """``--language all`` or a comma-separated list: one run per language, one table
+        (``evaluate_languages``)."""
+        return self.language.strip().lower() == "all" or "," in self.language
 
 
 @dataclass(frozen=True)
@@ -229,6 +266,25 @@ class CorpusConfig:
     #: datatrove tasks (parallel processes) of the per-file stage
     tasks: int = 1
     overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if self.tasks < 1:
+            raise CodebabelError(f"--tasks {self.tasks}: must be at least 1")
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """``codebabel export``: the LoRA ``adapter`` merged into its base model (``model``, default the adapter's
+    own base) and written to ``out``; ``merge`` is the only export so far."""
+
+    adapter: str
+    out: str
+    merge: bool = False
+    model: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.merge:
+            raise CodebabelError("codebabel export: pass --merge (the only export so far: a merged HF folder)")
 
 
 @dataclass(frozen=True)

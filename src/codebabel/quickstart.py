@@ -11,15 +11,14 @@ Every phase calls the library function its own command calls:
 4. after — the same measurements with the adapter;
 then ``<out>/quickstart.md`` and ``quickstart.json``: metric, before, after, change.
 
-Resumable: phases 2-4 write ``<out>/phases/<phase>.json`` (their settings and result) atomically and are
-skipped when that file holds the same settings; the corpus builder and the results store skip finished work
-themselves, and training resumes from its newest checkpoint. Both measurements generate with the
+Resumable: phases 2-4 write ``<out>/phases/<phase>.json`` (``store.cached``: settings_hash, settings, result)
+atomically and are skipped when that file holds the same settings; the corpus builder and the results store skip
+finished work themselves, and training resumes from its newest checkpoint. Both measurements generate with the
 transformers backend (the after-model is base + adapter, unmerged), so they differ only in the adapter.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -30,9 +29,18 @@ from rich.console import Console
 from rich.table import Table
 
 from codebabel.config import CorpusConfig, EvalConfig, PerplexityConfig, QuickstartConfig, SamplingConfig
+from codebabel.data.build import build_corpus
+from codebabel.data.corpus import iter_rows, open_split
+from codebabel.data.sources import resolve_sources
 from codebabel.errors import CodebabelError
-from codebabel.evaluate.results import atomic_write_text
+from codebabel.evaluate.functional import evaluate
+from codebabel.evaluate.perplexity import evaluate_perplexity
+from codebabel.execute.sandbox import Sandbox
 from codebabel.languages import Language, get_language
+from codebabel.models.loading import resolve
+from codebabel.store import atomic_write_text, cached, settings_hash
+from codebabel.train.recipe import load_recipe
+from codebabel.train.trainer import train
 
 #: the second language measured: what the model already knew, to see whether training made it forget
 FORGETTING = "py"
@@ -66,10 +74,11 @@ def run_quickstart(cfg: QuickstartConfig, console: Console | None = None) -> dic
     recipe = {"model": cfg.model, "data": [str(root / "corpus" / langs[0].name)], "output": str(root),
               "max_steps": cfg.steps, **RECIPE}
     train_settings = {"model": identity, "corpus": target["settings_hash"], "recipe": recipe}
+    key = settings_hash(train_settings)
     trained = _phase(root, "train", f"3/4 LoRA on {langs[0].display_name}, {cfg.steps} steps", train_settings,
-                     status, console, lambda: _train(recipe, _digest(train_settings), root, console),
+                     status, console, lambda: _train(recipe, key, root, console),
                      still_there=lambda r: Path(r["result"], "adapter_config.json").is_file())
-    after = _phase(root, "after", "4/4 the model with the adapter", {**measured, "adapter": _digest(train_settings)},
+    after = _phase(root, "after", "4/4 the model with the adapter", {**measured, "adapter": key},
                    status, console, lambda: _measure(cfg, langs, root, trained["result"], console))
 
     report = _report(cfg, langs, corpora, before, trained, after, status, root)
@@ -85,9 +94,6 @@ def run_quickstart(cfg: QuickstartConfig, console: Console | None = None) -> dic
 def _check(cfg: QuickstartConfig) -> tuple[list[Language], str]:
     """The languages (target first, then Python unless it is the target) and the model's identity; one-line
     errors for anything that would fail later."""
-    from codebabel.data.sources import resolve_sources
-    from codebabel.execute.sandbox import Sandbox
-    from codebabel.models.loading import resolve
 
     out = Path(cfg.out).expanduser()
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / PHASES).is_dir())):
@@ -105,7 +111,6 @@ def _check(cfg: QuickstartConfig) -> tuple[list[Language], str]:
 
 def _corpus(cfg: QuickstartConfig, lang: Language, root: Path, console: Console) -> dict:
     """``codebabel corpus build --language L --from-system --max-tokens N``: a no-op once built."""
-    from codebabel.data.build import build_corpus
 
     manifest = build_corpus(CorpusConfig(language=lang.name, out=str(root / "corpus" / lang.name), from_system=True,
                                          tokenizer=cfg.model, max_tokens=cfg.max_tokens, max_bytes=MAX_FILE_BYTES,
@@ -124,28 +129,26 @@ def _phase(root: Path, name: str, title: str, settings: dict, status: dict, cons
            compute: Callable[[], dict], still_there: Callable[[dict], bool] = lambda r: True) -> dict:
     """``compute()``'s result, or the one saved in ``phases/<name>.json`` by a run with the same settings."""
     path = root / PHASES / f"{name}.json"
-    settings = json.loads(json.dumps(settings, default=str))
     console.rule(f"[bold]{title}")
-    if path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        if saved.get("settings") == settings and still_there(saved["result"]):
-            status[name] = "reused"
-            console.print(f"{name}: finished by an earlier run with these settings ({path})", highlight=False)
-            return saved["result"]
-    t0 = time.monotonic()
-    result = {**compute(), "phase_s": None}
-    result["phase_s"] = round(time.monotonic() - t0, 1)
-    atomic_write_text(path, json.dumps({"settings": settings, "result": result}, indent=2) + "\n")
-    status[name] = "ran"
-    console.print(f"{name}: done in {result['phase_s']:.0f} s", highlight=False)
+
+    def timed() -> dict:
+        t0 = time.monotonic()
+        result = {**compute(), "phase_s": None}
+        result["phase_s"] = round(time.monotonic() - t0, 1)
+        return result
+
+    result, reused = cached(path, settings, timed, valid=still_there)
+    status[name] = "reused" if reused else "ran"
+    if reused:
+        console.print(f"{name}: finished by an earlier run with these settings ({path})", highlight=False)
+    else:
+        console.print(f"{name}: done in {result['phase_s']:.0f} s", highlight=False)
     return result
 
 
 def _measure(cfg: QuickstartConfig, langs: list[Language], root: Path, adapter: str | None,
              console: Console) -> dict:
     """Perplexity on the test split (``ppl_tokens``) and greedy pass@1 (first ``limit`` problems), per language."""
-    from codebabel.evaluate.harness import evaluate
-    from codebabel.evaluate.perplexity import evaluate_perplexity
 
     backends: dict = {}  # one generation model for every language
     out = {}
@@ -172,7 +175,6 @@ def _measure(cfg: QuickstartConfig, langs: list[Language], root: Path, adapter: 
 def _documents_reaching(corpus: Path, tokens: int) -> int:
     """How many test documents, in the order perplexity reads them, it takes to hold ``tokens`` tokens (the
     ``n_tokens`` the corpus builder wrote); all of them if they hold fewer."""
-    from codebabel.evaluate.perplexity import iter_rows, open_split
 
     n = total = 0
     for row in iter_rows(open_split(corpus, "test")):
@@ -187,16 +189,9 @@ def _train(recipe: dict, key: str, root: Path, console: Console) -> dict:
     """Write ``recipe.yaml``, load it as ``codebabel train`` does, train (resuming a killed run)."""
     import yaml
 
-    from codebabel.train.recipe import load_recipe
-    from codebabel.train.trainer import train
-
     path = root / "recipe.yaml"
     atomic_write_text(path, yaml.safe_dump({"name": f"train-{key}", **recipe}, sort_keys=False))
     return train(load_recipe(path), resume=True, console=console)
-
-
-def _digest(settings: dict) -> str:
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 # ------------------------------------------------------------------------------------------------- report

@@ -133,7 +133,7 @@ def test_solutions_pass_and_wrong_ones_fail_with_their_status():
 
 
 def test_names_and_translation_details():
-    from codebabel.evaluate.benchmarks import load_benchmark
+    from codebabel.benchmarks import load_benchmark
 
     cpp = get_language("c++")
     assert cpp is get_language("cxx") is get_language(".cc") is get_language("hpp")

@@ -2,7 +2,7 @@
 wrong ones fail with the right status. No Debian package provides Julia, so the execution test skips
 without it (tests.langkit.require_toolchain)."""
 
-from codebabel.evaluate.benchmarks import load_benchmark_with_skips
+from codebabel.benchmarks import load_benchmark_with_skips
 from codebabel.execute.status import Status
 from codebabel.languages import get_language
 from codebabel.languages.types import ANY, BOOL, FLOAT, INT, STR, dict_of, list_of, optional, tuple_of, union

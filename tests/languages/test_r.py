@@ -1,6 +1,6 @@
 """R: hand-written solutions pass the translated tests, wrong ones fail with the right status."""
 
-from codebabel.evaluate.benchmarks import load_benchmark
+from codebabel.benchmarks import load_benchmark
 from codebabel.execute.status import Status
 from codebabel.languages import get_language
 from codebabel.languages.types import INT, list_of

@@ -130,7 +130,7 @@ def test_solutions_pass_and_wrong_ones_fail_with_their_status():
 
 
 def test_names_and_translation_details():
-    from codebabel.evaluate.benchmarks import load_benchmark
+    from codebabel.benchmarks import load_benchmark
 
     rs = get_language("rust")
     assert rs is get_language(".rs") is get_language("RS")

@@ -3,7 +3,7 @@
 Completions are function bodies: the stop token ``\\n}`` cuts the closing brace, which the harness supplies.
 """
 
-from codebabel.evaluate.benchmarks import load_benchmark
+from codebabel.benchmarks import load_benchmark
 from codebabel.execute.status import Status
 from codebabel.languages import get_language
 from codebabel.languages.types import ANY, BOOL, INT, STR, list_of, tuple_of

@@ -6,7 +6,7 @@ Completions stop before the function's closing brace (stop token "\\n}"); the ha
 
 import pytest
 
-from codebabel.evaluate.benchmarks import load_benchmark_with_skips
+from codebabel.benchmarks import load_benchmark_with_skips
 from codebabel.execute.sandbox import ExecResult
 from codebabel.execute.status import Status
 from codebabel.languages import get_language

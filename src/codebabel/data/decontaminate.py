@@ -18,9 +18,11 @@ import re
 
 from datatrove.data import Document
 
+from codebabel.benchmarks import load_benchmark
 from codebabel.config import DecontamConfig, MinHashConfig
 from codebabel.data.dedup import Signer, new_lsh
 from codebabel.data.filters import CountingFilter
+from codebabel.languages import all_languages
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
@@ -34,8 +36,6 @@ def normalise(text: str) -> str:
 def benchmark_texts(benchmarks: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
     """(needles, programs): substrings that mark a copy, and whole programs for the near match, each keyed
     by ``benchmark/language/task_id/what``."""
-    from codebabel.evaluate.benchmarks import load_benchmark
-    from codebabel.languages import all_languages
 
     needles: dict[str, str] = {}
     programs: dict[str, str] = {}

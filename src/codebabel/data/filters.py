@@ -15,6 +15,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from codebabel.config import QualityConfig
+from codebabel.models.loading import load_tokenizer
 
 
 class CountingFilter(BaseFilter):
@@ -69,8 +70,6 @@ class CountTokens(PipelineStep):
     @property
     def tokenizer(self):
         if self._tok is None:
-            from codebabel.models.loading import load_tokenizer
-
             self._tok = load_tokenizer(self.tokenizer_spec)
         return self._tok
 

@@ -21,6 +21,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from codebabel.errors import CodebabelError
 from codebabel.languages import Language, get_language
+from codebabel.models.loading import hub_reachable
 
 #: folder names never read under a tree (version control, caches, vendored dependencies of a project)
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".tox", ".venv"})
@@ -82,8 +83,6 @@ def resolve_sources(paths: list[str], language: Language, *, from_system: bool, 
 def check_hub_dataset(hub_id: str, data_dir: str | None) -> None:
     """Fail early, in one line, when a Hub dataset cannot be opened (offline, gated, misspelt)."""
     import datasets
-
-    from codebabel.models.loading import hub_reachable
 
     if not hub_reachable():
         raise CodebabelError(f"--hf {hub_id}: the Hugging Face Hub is not reachable from here (offline?); pass a "

@@ -33,13 +33,3 @@ def mean_pass_at_k(counts: Mapping[str, tuple[int, int]] | Iterable[tuple[int, i
         raise CodebabelError("no results to compute pass@k from")
     return float(np.mean([pass_at_k(n, c, k) for n, c in pairs]))
 
-
-def parse_ks(text: str) -> tuple[int, ...]:
-    """``"1,10"`` -> (1, 10), with a one-line error for anything else."""
-    try:
-        ks = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
-    except ValueError:
-        raise CodebabelError(f"--k {text!r}: expected comma-separated positive integers, e.g. 1,10") from None
-    if not ks or ks[0] < 1:
-        raise CodebabelError(f"--k {text!r}: expected comma-separated positive integers, e.g. 1,10")
-    return ks

@@ -24,7 +24,6 @@ all at once. Windows from consecutive documents are batched (right-padded, so po
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import time
@@ -37,89 +36,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from codebabel.config import PerplexityConfig
+from codebabel.data.corpus import iter_texts, open_split
 from codebabel.errors import CodebabelError
-from codebabel.evaluate.results import atomic_write_text
-
-SHARD_SUFFIXES = (".jsonl", ".jsonl.gz")
-
-
-# ------------------------------------------------------------------------------------------------- corpora
-
-
-@dataclass(frozen=True)
-class CorpusSplit:
-    """One split of a corpus folder: its language (from manifest.json) and its shards in name order.
-
-    ``documents`` is the split's row count when the manifest has it (``splits.<split>.files``; only used for
-    the progress bar), else None.
-    """
-
-    path: Path
-    language: str
-    split: str
-    shards: tuple[Path, ...]
-    documents: int | None = None
-
-
-def open_split(corpus: str | Path, split: str) -> CorpusSplit:
-    """Check ``corpus`` is a corpus folder with a non-empty ``split``; one-line errors otherwise."""
-    path = Path(corpus).expanduser()
-    if not path.is_dir():
-        raise CodebabelError(f"--data {corpus}: no such folder; pass a corpus folder (with manifest.json)")
-    manifest_path = path / "manifest.json"
-    if not manifest_path.is_file():
-        raise CodebabelError(f"--data {corpus}: no manifest.json there, so it is not a corpus folder; "
-                             "pass the folder that holds manifest.json")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise CodebabelError(f"{manifest_path}: not readable JSON ({e}); rebuild the corpus") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("language"), str):
-        raise CodebabelError(f"{manifest_path}: no \"language\" field; rebuild the corpus")
-    split_dir = path / split
-    if not split_dir.is_dir():
-        have = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
-        raise CodebabelError(f"--data {corpus}: no '{split}' split folder (has: {', '.join(have) or 'none'}); "
-                             "pick one with --split")
-    shards = tuple(sorted((p for p in split_dir.iterdir() if p.is_file() and p.name.endswith(SHARD_SUFFIXES)),
-                          key=lambda p: p.name))
-    if not shards:
-        raise CodebabelError(f"--data {corpus}: split '{split}' has no *.jsonl or *.jsonl.gz shards; "
-                             "rebuild the corpus or pick another --split")
-    counts = manifest.get("splits")
-    entry = counts.get(split) if isinstance(counts, dict) else None
-    files = entry.get("files") if isinstance(entry, dict) else None
-    return CorpusSplit(path=path, language=manifest["language"], split=split, shards=shards,
-                       documents=files if isinstance(files, int) and files > 0 else None)
-
-
-def iter_rows(corpus: CorpusSplit, limit: int | None = None) -> Iterator[dict]:
-    """Each row (a JSON object with a string ``text``), shard by shard, line by line (lazily); at most
-    ``limit`` rows."""
-    n = 0
-    for shard in corpus.shards:
-        opener = gzip.open if shard.name.endswith(".gz") else open
-        with opener(shard, "rt", encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                if limit is not None and n >= limit:
-                    return
-                try:
-                    row = json.loads(line)
-                    if not isinstance(row["text"], str):
-                        raise TypeError
-                except (ValueError, KeyError, TypeError):
-                    raise CodebabelError(f"{shard}:{lineno}: malformed row (expected a JSON object with a "
-                                         "string \"text\"); rebuild the corpus") from None
-                n += 1
-                yield row
-
-
-def iter_texts(corpus: CorpusSplit, limit: int | None = None) -> Iterator[str]:
-    """The ``text`` of each row (:func:`iter_rows`)."""
-    return (row["text"] for row in iter_rows(corpus, limit))
-
+from codebabel.models.loading import load_model
+from codebabel.store import atomic_write_text
 
 # ------------------------------------------------------------------------------------------------- scoring
 
@@ -235,7 +155,6 @@ def evaluate_perplexity(cfg: PerplexityConfig, console: Console | None = None) -
     Returns ``{"model", "adapter", "split", "context", "stride", "results": [one dict per corpus]}`` and
     writes it to ``cfg.out`` (atomically) when set.
     """
-    from codebabel.models.loading import load_model
 
     console = console or Console(stderr=True)
     splits = [open_split(d, cfg.split) for d in cfg.data]  # every input checked before the model loads

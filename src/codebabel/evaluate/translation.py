@@ -12,13 +12,12 @@ expert per prompt before generation, fixed for the whole sequence), translate gr
 * the routing accuracy of the router used.
 
 Results per language and overall go to ``OUT/summary.json`` (+ a table); every sample to
-``OUT/results.jsonl``. Generations are kept in ``OUT/completions.jsonl`` with the settings that made them,
-so a rerun with the same settings only recomputes the scores.
+``OUT/results.jsonl``. Generations are kept in ``OUT/generations.json`` with the settings that made them
+(``store.cached``), so a rerun with the same settings only recomputes the scores.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,7 +27,18 @@ from rich.console import Console
 from codebabel.config import ExecutionConfig, SamplingConfig
 from codebabel.data.pairs import CODE_TAG, language_tags, read_pairs
 from codebabel.errors import CodebabelError
-from codebabel.evaluate.results import atomic_write_text
+from codebabel.evaluate.codematch import DATAFLOW_CONVENTION, codebleu_scores, exact_match
+from codebabel.execute.runner import Job, run_many
+from codebabel.generate.hf import HFBackend
+from codebabel.generate.routed import MODES, RoutedBackend
+from codebabel.languages import get_language
+from codebabel.models.loading import load_model
+from codebabel.route.routing import ROUTERS, make_router, routing_prompts, routing_report
+from codebabel.route.run import load_experts, run_languages, run_model
+from codebabel.store import atomic_write_text, cached, settings_hash
+
+#: the generations and the settings that made them (``store.cached``)
+GENERATIONS = "generations.json"
 
 
 @dataclass(frozen=True)
@@ -49,9 +59,15 @@ class TranslationConfig:
     limit: int | None = None
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise CodebabelError(f"--mode {self.mode!r} is unknown; use one of {', '.join(MODES)}")
+        if self.split == "all":  # --split all: every pair
+            object.__setattr__(self, "split", None)
+
 
 def _settings(cfg: TranslationConfig, model: str, languages: list[str], prompts: list[str]) -> dict:
-    digest = hashlib.sha256("\x00".join(prompts).encode()).hexdigest()[:16]
+    digest = settings_hash(prompts)
     experts = None
     if cfg.experts:
         gate = Path(cfg.experts) / "router" / "gate.safetensors"
@@ -62,8 +78,6 @@ def _settings(cfg: TranslationConfig, model: str, languages: list[str], prompts:
 
 
 def evaluate_translation(cfg: TranslationConfig, console: Console | None = None) -> dict:
-    from codebabel.route.routing import ROUTERS, routing_prompts, routing_report
-
     console = console or Console(stderr=True)
     if cfg.router not in ROUTERS:
         raise CodebabelError(f"--router {cfg.router!r} is unknown; use one of {', '.join(ROUTERS)}")
@@ -74,8 +88,6 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None)
         pairs += [p for p in read_pairs(path) if cfg.split is None or p.split in (None, cfg.split)]
     run = Path(cfg.experts).expanduser() if cfg.experts else None
     if run is not None:
-        from codebabel.route.experts import run_languages, run_model
-
         if not run.is_dir():
             raise CodebabelError(f"--experts '{cfg.experts}': no such folder; pass a `codebabel route "
                                  "train-experts` run folder")
@@ -94,12 +106,10 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None)
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     settings = _settings(cfg, model_spec, languages, prompts)
-    gen_file = out / "completions.jsonl"
-    rows = _cached(gen_file, settings)
-    if rows is None:
-        rows = _generate(cfg, run, model_spec, languages, prompts, labels, ids, console)
-        atomic_write_text(gen_file, "".join(json.dumps({"settings": settings, **r}) + "\n" for r in rows))
-    else:
+    gen_file = out / GENERATIONS
+    rows, reused = cached(gen_file, settings,
+                          lambda: _generate(cfg, run, model_spec, languages, prompts, labels, ids, console))
+    if reused:
         console.print(f"generation: reusing {gen_file} (same settings)", highlight=False)
     executed = _execute(rows, by_id, cfg, console)
     summary = _score(rows, executed, by_id, languages, cfg)
@@ -111,23 +121,8 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None)
     return summary
 
 
-def _cached(path: Path, settings: dict) -> list[dict] | None:
-    if not path.is_file():
-        return None
-    rows = []
-    for line in path.read_text().splitlines():
-        row = json.loads(line)
-        if row.pop("settings", None) != settings:
-            return None
-        rows.append(row)
-    return rows
-
-
 def _generate(cfg, run, model_spec, languages, prompts, labels, ids, console) -> list[dict]:
     from rich.progress import Progress
-
-    from codebabel.generate.hf import HFBackend
-    from codebabel.models.loading import load_model
 
     sampling = SamplingConfig(max_new_tokens=cfg.max_new_tokens)
     stop = [*language_tags().values(), CODE_TAG]
@@ -139,10 +134,6 @@ def _generate(cfg, run, model_spec, languages, prompts, labels, ids, console) ->
             experts: list[str | None] = [None] * len(prompts)
             done = HFBackend(model, tokenizer, batch_size=cfg.batch_size).generate(prompts, sampling, stop, step)
         else:
-            from codebabel.route.experts import load_experts
-            from codebabel.route.generate import RoutedBackend
-            from codebabel.route.routing import make_router
-
             model, tokenizer, _ = load_experts(run, languages, cfg.device, cfg.dtype, model_spec)
             router = make_router(cfg.router, run, languages, model, tokenizer)
             experts = router.route(prompts)
@@ -156,9 +147,6 @@ def _generate(cfg, run, model_spec, languages, prompts, labels, ids, console) ->
 def _execute(rows: list[dict], by_id: dict, cfg: TranslationConfig, console) -> list[dict]:
     """Run every source program once and every translation; correct = same exit status and stdout."""
     from rich.progress import Progress
-
-    from codebabel.execute.runner import Job, run_many
-    from codebabel.languages import get_language
 
     jobs = {}
     for k, r in enumerate(rows):
@@ -184,8 +172,6 @@ def _execute(rows: list[dict], by_id: dict, cfg: TranslationConfig, console) -> 
 
 
 def _score(rows, executed, by_id, languages, cfg) -> dict:
-    from codebabel.evaluate.codematch import DATAFLOW_CONVENTION, codebleu_scores, exact_match
-
     per: dict[str, dict] = {}
     for lang in [*languages, "all"]:
         sel = [r for r in executed if lang == "all" or r["source"] == lang]

@@ -12,13 +12,15 @@ import queue
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codebabel.config import ExecutionConfig
 from codebabel.execute.sandbox import ExecResult, Limits, Sandbox
 from codebabel.execute.status import Status
 from codebabel.execute.warm import WarmPython
-from codebabel.languages.base import Language
+
+if TYPE_CHECKING:  # a job's language is only called here; languages/ sits beside execute/ and imports it
+    from codebabel.languages.base import Language
 
 _TAIL = 2000  # characters of stdout/stderr kept in results
 

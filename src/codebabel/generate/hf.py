@@ -17,6 +17,7 @@ from codebabel.config import SamplingConfig
 from codebabel.generate.base import Completion
 from codebabel.generate.prompts import encode_prompt
 from codebabel.generate.stopping import StopChecker, eos_token_ids, truncate_at_stop
+from codebabel.models.loading import load_model
 
 
 class _FinishTracker(StoppingCriteria):
@@ -78,8 +79,6 @@ class HFBackend:
     def from_source(
         cls, source, adapter=None, device="auto", dtype="auto", batch_size=8, max_batch_sequences=None
     ):
-        from codebabel.models.loading import load_model
-
         model, tokenizer = load_model(source, adapter=adapter, device=device, dtype=dtype)
         dev = next(model.parameters()).device
         if max_batch_sequences is None:

@@ -28,6 +28,7 @@ from codebabel.errors import CodebabelError
 from codebabel.generate.base import Completion
 from codebabel.generate.prompts import encode_prompt
 from codebabel.generate.stopping import StopChecker, eos_token_ids, truncate_at_stop
+from codebabel.models.loading import load_tokenizer
 
 
 class LlamaCppBackend:
@@ -44,7 +45,6 @@ class LlamaCppBackend:
             raise CodebabelError(
                 "--backend llamacpp: llama-cpp-python is not installed (pip install 'codebabel[llamacpp]')"
             ) from e
-        from codebabel.models.loading import load_tokenizer
 
         if getattr(source, "gguf_path", None) is None:
             raise CodebabelError(

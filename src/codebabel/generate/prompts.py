@@ -13,8 +13,9 @@ from typing import Literal
 
 from codebabel.errors import CodebabelError
 from codebabel.languages import get_language
+from codebabel.models.registry import DEFAULT_CHAT_INSTRUCTION
 
-DEFAULT_CHAT_INSTRUCTION = "Complete the following {language} function. Return only code."
+
 def format_prompt(
     tokenizer,
     prompt: str,

@@ -14,7 +14,7 @@ from functools import cache
 from codebabel.errors import CodebabelError
 from codebabel.languages.base import Language, RunSpec
 
-__all__ = ["Language", "RunSpec", "all_languages", "get_language"]
+__all__ = ["Language", "RunSpec", "all_languages", "get_language", "languages_of"]
 
 _NOT_LANGUAGES = {"base", "types"}
 
@@ -52,3 +52,18 @@ def get_language(name: str) -> Language:
         known = ", ".join(sorted(lg.name for lg in all_languages()))
         raise CodebabelError(f"unknown language '{name}': known languages are {known} (or 'all')")
     return lang
+
+
+def languages_of(spec: str) -> list[Language]:
+    """``all``, one name, or a comma-separated list of names/aliases/extensions (duplicates once)."""
+    if spec.strip().lower() == "all":
+        return list(all_languages())
+    langs: list[Language] = []
+    for part in spec.split(","):
+        if part.strip():
+            lang = get_language(part)
+            if lang not in langs:
+                langs.append(lang)
+    if not langs:
+        raise CodebabelError(f"--language {spec!r}: name at least one language, or 'all'")
+    return langs

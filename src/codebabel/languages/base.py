@@ -2,8 +2,10 @@
 
 A language module (``languages/<name>.py``) subclasses :class:`Language` and fills in its names, stop
 tokens, how a benchmark program is assembled, how it is compiled and run in the sandbox, and how the
-toolchain's output maps onto a :class:`~codebabel.execute.status.Status`. Nothing outside ``languages/``
-branches on a language name.
+toolchain's output maps onto a :class:`~codebabel.execute.status.Status`. A language benchmarks are translated
+into subclasses :class:`~codebabel.languages.render.Target` instead, which adds the translation as hooks (one
+value recursion, string escaping and harness loop for all). Nothing outside ``languages/`` branches on a
+language name.
 """
 
 from __future__ import annotations
@@ -114,6 +116,8 @@ class Language(ABC):
     syntax_error_patterns: tuple[str, ...] = ()
     type_error_patterns: tuple[str, ...] = ()
     memory_error_patterns: tuple[str, ...] = ()
+    #: where set, the syntax and type patterns read only the first line of a failed compile's output it matches
+    first_error_pattern: str | None = None
 
     # -- real source code installed on this machine (``codebabel corpus build --from-system``) -----------------
     #: Debian packages that add source code of the language (beyond the toolchain), e.g. the JDK's src.zip
@@ -123,10 +127,17 @@ class Language(ABC):
     #: the license of those system sources, where one license covers them (for the dataset card)
     source_license: str | None = None
 
+    #: where they are: a toolchain command that prints folders (one a line), the subfolder of each that holds
+    #: the sources, and fixed folders
+    source_query: tuple[str, ...] = ()
+    source_subdir: str = ""
+    source_dirs: tuple[str, ...] = ()
+
     def system_sources(self) -> list[str]:
         """Folders (or ``.zip`` archives) of real source code of this language installed here: the standard
         library and packages its toolchain ships. Empty where the toolchain ships none as source."""
-        return []
+        asked = (ask_toolchain(*self.source_query) if self.source_query else None) or ""
+        return existing(*(f"{folder}{self.source_subdir}" for folder in asked.splitlines()), *self.source_dirs)
 
     def toolchain_missing(self) -> str | None:
         """None when the toolchain is here, else a one-line reason naming what to install."""
@@ -148,9 +159,18 @@ class Language(ABC):
 
     def translate(self, sig: Signature, cases: Sequence[TestCase]) -> Translation:
         """Prompt, test harness and stub completion for one function; raises :class:`Untranslatable`."""
-        tests = [(self.call(sig.name, [self.literal(a, p.type) for a, p in zip(c.args, sig.params, strict=False)]),
+        tests = [(self.test_call(sig, [self.argument_literal(a, p.type)
+                                       for a, p in zip(c.args, sig.params, strict=False)]),
                   self.literal(c.expected, sig.returns)) for c in cases]
         return Translation(self.prompt(sig), self.test_harness(sig, tests), self.stub(sig))
+
+    def argument_literal(self, value: Any, t: Type) -> str:
+        """An argument of a test's call (Go: exactly the parameter's type, a pointer for an optional)."""
+        return self.literal(value, t)
+
+    def test_call(self, sig: Signature, args: Sequence[str]) -> str:
+        """A test's call of the function (Swift: with argument labels)."""
+        return self.call(sig.name, args)
 
     def prompt(self, sig: Signature) -> str:
         """The docstring as a comment, then the function header up to where the body starts."""
@@ -208,36 +228,53 @@ class Language(ABC):
 
     def classify(self, result: ExecResult) -> Status:
         """Map the run step's result to a status, using the markers every test harness prints."""
+        status = self.marker_status(result)
+        if status is not None:
+            return status
+        if ASSERT_MARKER in result.stdout:
+            return Status.ASSERTION_FAILED
+        output = result.stderr + result.stdout
+        if matches(self.memory_error_patterns, output):
+            return Status.MEMORY_LIMIT
+        if result.signal is not None:  # it crashed on its own (common_status turned the kills away)
+            return Status.RUNTIME_ERROR
+        if matches(self.syntax_error_patterns, result.stderr):
+            return Status.SYNTAX_ERROR
+        if matches(self.type_error_patterns, result.stderr):
+            return Status.TYPE_ERROR
+        return Status.RUNTIME_ERROR
+
+    def marker_status(self, result: ExecResult) -> Status | None:
+        """What every run decides alike: :meth:`common_status`, then ok (exit 0 after DONE_MARKER on stdout) and
+        assertion_failed (ASSERT_MARKER on stderr); None for the rest, which the language's words decide."""
         common = self.common_status(result)
         if common is not None:
             return common
         if result.returncode == 0 and DONE_MARKER in result.stdout:
             return Status.OK
-        if ASSERT_MARKER in result.stderr or ASSERT_MARKER in result.stdout:
-            return Status.ASSERTION_FAILED
-        output = result.stderr + result.stdout
-        if _matches(self.memory_error_patterns, output):
-            return Status.MEMORY_LIMIT
-        if result.signal is not None:  # it crashed on its own (common_status turned the kills away)
-            return Status.RUNTIME_ERROR
-        if _matches(self.syntax_error_patterns, result.stderr):
-            return Status.SYNTAX_ERROR
-        if _matches(self.type_error_patterns, result.stderr):
-            return Status.TYPE_ERROR
-        return Status.RUNTIME_ERROR
+        return Status.ASSERTION_FAILED if ASSERT_MARKER in result.stderr else None
 
     def classify_compile(self, result: ExecResult) -> Status:
         """Map a failed compile step to a status: type errors and syntax errors by the toolchain's words."""
         if result.timed_out:
             return Status.TIMEOUT
         output = result.stderr + result.stdout
-        if _matches(self.syntax_error_patterns, output):
+        first = self.first_error(output)
+        if matches(self.syntax_error_patterns, first):
             return Status.SYNTAX_ERROR
-        if _matches(self.type_error_patterns, output):
+        if matches(self.type_error_patterns, first):
             return Status.TYPE_ERROR
-        if _matches(self.memory_error_patterns, output):
+        if matches(self.memory_error_patterns, output):
             return Status.MEMORY_LIMIT
         return Status.COMPILE_ERROR
+
+    def first_error(self, output: str) -> str:
+        """The part of a failed compile's output that the syntax and type patterns read: all of it, or (for a
+        compiler whose later errors often follow from the first, e.g. g++, rustc) the first line that matches
+        ``first_error_pattern``."""
+        if self.first_error_pattern is None:
+            return output
+        return next((ln for ln in output.splitlines() if re.search(self.first_error_pattern, ln)), "")
 
     def common_status(self, result: ExecResult) -> Status | None:
         """Statuses that do not depend on the language: deadline, output cap, kills (a crash is the language's)."""
@@ -281,5 +318,6 @@ def existing(*paths: str | None) -> list[str]:
     return seen
 
 
-def _matches(patterns: Sequence[str], text: str) -> bool:
+def matches(patterns: Sequence[str], text: str) -> bool:
+    """Whether any of the regexes matches somewhere in ``text`` (``^``/``$`` at line ends)."""
     return any(re.search(p, text, re.MULTILINE) for p in patterns)

@@ -23,7 +23,8 @@ from typing import Any
 
 from codebabel.execute.sandbox import ExecResult
 from codebabel.execute.status import Status
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Signature
+from codebabel.languages.render import Target, control, quote
 from codebabel.languages.types import Type, Untranslatable
 
 _WORDS = r"""__codebabel_words() {
@@ -89,9 +90,8 @@ def _quote(s: str) -> str:
     """``s`` as one shell word: double-quoted, or ANSI-C quoted ($'...') where it holds control characters."""
     if any(ord(c) < 32 or ord(c) == 127 for c in s):
         escapes = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-        body = "".join(escapes.get(c, c if 32 <= ord(c) != 127 else f"\\x{ord(c):02x}") for c in s)
-        return f"$'{body}'"
-    return '"' + "".join("\\" + c if c in '\\"$`' else c for c in s) + '"'
+        return quote(s, escapes, control("\\x{:02x}"), "$'", "'")
+    return quote(s, {c: "\\" + c for c in '\\"$`'})
 
 
 def _scalar(v: Any) -> str:
@@ -175,16 +175,11 @@ def _describe(t: Type) -> str:
             "bool": 'a boolean ("true" or "false")'}.get(t.kind, "an argument")
 
 
-class Bash(Language):
-    name = "sh"
-    display_name = "Bash"
-    aliases = ("bash", "shell")
-    extensions = (".sh", ".bash")
-    fence = "bash"
+class Bash(Target):
+    name, display_name, aliases, extensions = "sh", "Bash", ("bash", "shell"), (".sh", ".bash")
+    fence = tree_sitter = "bash"
+    apt_packages, toolchain = ("bash", "mawk", "coreutils"), ("bash", "awk")
     stop_tokens = ("\n}",)
-    apt_packages = ("bash", "mawk", "coreutils")
-    toolchain = ("bash", "awk")
-    tree_sitter = "bash"
     # MultiPL-E's terms.csv row for Bash
     doc_terms = {"tuple": "list", "tuples": "lists", "dictionary": "CSV", "dictionaries": "CSVs",
                  "True": "true", "False": "false"}
@@ -194,6 +189,11 @@ class Bash(Language):
                           "declare", "export", "unset", "let", "type", "command", "builtin", "trap", "wait"})
     syntax_error_patterns = (r"syntax error near unexpected token", r"syntax error: unexpected end of file",
                              r"unexpected EOF while looking for matching")
+
+    check_line = '__codebabel_out={call}; __codebabel_check {i} $? "$__codebabel_out" {expected}'
+    harness_tail, stub_format = (f'echo "{DONE_MARKER}"',), "    echo {value}\n"
+    # bash -n parses the whole script without running it: syntax errors get their own status
+    program_file, compile_command, run_command = "main.sh", ("bash", "-n", "main.sh"), ("bash", "main.sh")
 
     # -- translation ------------------------------------------------------------------------------------------
     def prompt(self, sig: Signature) -> str:
@@ -206,33 +206,15 @@ class Bash(Language):
     def call(self, name: str, args: Sequence[str]) -> str:
         return f"$({' '.join((name, *args))})"
 
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        lines = ["}", "", _EQ[_mode(sig.returns)] + _CHECK]
-        lines += [f'__codebabel_out={call}; __codebabel_check {i} $? "$__codebabel_out" {expected}'
-                  for i, (call, expected) in enumerate(tests, 1)]
-        lines.append(f'echo "{DONE_MARKER}"')
-        return "\n".join(lines)
-
-    def stub(self, sig: Signature) -> str:
-        return f"    echo {self.default_literal(sig.returns)}\n"
+    def harness_start(self, sig: Signature) -> tuple[list[str], dict[str, str]]:
+        return ["}", "", _EQ[_mode(sig.returns)] + _CHECK], {}
 
     def literal(self, value: Any, t: Type) -> str:
         # everything is a string: rendered by the value's own Python type, as MultiPL-E does
         return _quote(encode(value, t))
 
-    # -- execution --------------------------------------------------------------------------------------------
-    def run_spec(self, program: str) -> RunSpec:
-        # bash -n parses the whole script without running it: syntax errors get their own status
-        return RunSpec(files={"main.sh": program}, compile=["bash", "-n", "main.sh"], run=["bash", "main.sh"])
-
     def classify(self, result: ExecResult) -> Status:
         # bash -n already found the syntax errors: at run time, "syntax error" is an arithmetic expression's
         # runtime failure (`(( 1 + ))`), so only the markers and the exit decide
-        common = self.common_status(result)
-        if common is not None:
-            return common
-        if result.returncode == 0 and DONE_MARKER in result.stdout:
-            return Status.OK
-        if ASSERT_MARKER in result.stderr:
-            return Status.ASSERTION_FAILED
-        return Status.RUNTIME_ERROR
+        status = self.marker_status(result)
+        return Status.RUNTIME_ERROR if status is None else status

@@ -28,7 +28,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import threading
@@ -37,10 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from codebabel.config import home
-from codebabel.execute.sandbox import ExecResult
-from codebabel.execute.status import Status
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
-from codebabel.languages.types import INT, Type, Untranslatable, of_value, union_member
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, RunSpec, Signature
+from codebabel.languages.render import INT64, Target, control, own_type
+from codebabel.languages.types import INT, Type, Untranslatable
 
 #: standard headers every prompt includes: what HumanEval solutions use, about half the parse time of
 #: <bits/stdc++.h> (which is everything, <regex> and <filesystem> included)
@@ -54,7 +52,7 @@ FLAGS = ("-std=c++17", "-O0")
 #: the PATH inside the sandbox: the g++ that compiles the programs
 _SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 
-_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+_LONG_MIN = -(2**63)
 
 _HELPERS = f"""namespace codebabel {{
 template <class T> struct Eq {{
@@ -113,66 +111,13 @@ inline void check(bool ok, int test) {{
 }}  // namespace codebabel
 """
 
-_SCALARS = {"int": "long", "float": "double", "str": "std::string", "bool": "bool"}
 
-#: C++ string-literal escapes; other control characters become 3-digit octal escapes (a hex escape would
-#: swallow the hex digits after it)
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-
-def string_literal(s: str) -> str:
-    out = []
-    for ch in s:
-        code = ord(ch)
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\{code:03o}")
-        else:
-            out.append(ch)  # the source is UTF-8, and so is a std::string of it
-    return '"' + "".join(out) + '"'
-
-
-def long_literal(v: int) -> str:
-    if not _LONG_MIN <= v <= _LONG_MAX:
-        raise Untranslatable(f"integer {v} does not fit a 64-bit long")
-    if v == _LONG_MIN:
-        return f"({v + 1} - 1)"  # 9223372036854775808 itself is no long literal
-    return str(v)
-
-
-def value_member(v: Any, t: Type) -> Type:
-    """The union member a value is rendered as: the one of its own Python type where the union has it (an
-    int stays an int where the union also holds float), else the first that fits."""
-    own = of_value(v)
-    return own if own in t.args else union_member(v, t)
-
-
-def any_type(v: Any) -> Type:
-    """The type a value of Python type Any is rendered as: its own (element types never seen are int, as
-    elsewhere; a list of mixed types is a list of std::any)."""
-    return _settle_any(of_value(v))
-
-
-def _settle_any(t: Type) -> Type:
-    if t.kind == "unknown":
-        return INT
-    if t.kind in ("union", "optional"):
-        return Type("any")
-    return Type(t.kind, tuple(_settle_any(a) for a in t.args))
-
-
-class Cpp(Language):
-    name = "cpp"
-    display_name = "C++"
-    aliases = ("c++", "cxx", "cplusplus")
+class Cpp(Target):
+    name, display_name, aliases = "cpp", "C++", ("c++", "cxx", "cplusplus")
     extensions = (".cpp", ".cc", ".cxx", ".hpp")
-    fence = "cpp"
+    fence = tree_sitter = "cpp"
+    apt_packages = toolchain = ("g++",)
     stop_tokens = ("\n}",)
-    apt_packages = ("g++",)
-    toolchain = ("g++",)
-    tree_sitter = "cpp"
     doc_terms = {"list": "vector", "lists": "vectors", "array": "vector", "arrays": "vectors",
                  "dictionary": "map", "dictionaries": "maps", "dict": "map", "None": "std::nullopt",
                  "True": "true", "False": "false"}
@@ -207,63 +152,48 @@ class Cpp(Language):
     )
     memory_error_patterns = (r"std::bad_alloc", r"virtual memory exhausted", r"out of memory allocating",
                              r"Cannot allocate memory")
+    first_error_pattern = r": (fatal )?error: "  # later errors often follow from the first
+
+    null, int_bounds, int_type = "std::nullopt", INT64, "a 64-bit long"
+    # other control characters become 3-digit octal escapes (a hex escape would swallow the hex digits after
+    # it); the source is UTF-8, and so is a std::string of it
+    code_escapes = control("\\{:03o}")
+    type_names = {"int": "long", "float": "double", "str": "std::string", "bool": "bool", "any": "std::any"}
+    type_formats = {"list": "std::vector<{0}>", "dict": "std::map<{0}, {1}>", "tuple": "std::tuple<{args}>",
+                    "optional": "std::optional<{0}>", "union": "std::variant<{args}>"}
+    list_brackets, tuple_brackets = ("{type}{", ", ", "}"), ("{type}(", ", ", ")")
+    dict_brackets, entry_format = ("{type}{", ", ", "}"), "{{{}, {}}}"
+    prompt_format = "".join(f"#include <{h}>\n" for h in HEADERS) + "{doc}{returns} {name}({params}) {{\n"
+    param_format = "{type} {name}"
+    check_line = "    codebabel::check(codebabel::Eq<{ret}>::eq({call}, {expected}), {i});"
+    harness_tail = (f'    std::cout << "{DONE_MARKER}" << std::endl;', "    return 0;", "}")
+    stub_format = "    return {value};\n"
 
     # -- types and literals -----------------------------------------------------------------------------------
-    def type_name(self, t: Type) -> str:
-        k = t.kind
-        if k in _SCALARS:
-            return _SCALARS[k]
-        if k == "list":
-            return f"std::vector<{self.type_name(t.elem)}>"
-        if k == "dict":
-            return f"std::map<{self.type_name(t.key)}, {self.type_name(t.value)}>"
-        if k == "tuple":
-            return f"std::tuple<{', '.join(self.type_name(a) for a in t.args)}>"
-        if k == "optional":
-            return f"std::optional<{self.type_name(t.elem)}>"
-        if k == "union":
-            return f"std::variant<{', '.join(self.type_name(a) for a in t.args)}>"
-        if k == "any":
-            return "std::any"
-        raise Untranslatable(f"type {t} has no C++ equivalent")
+    # ``ctx``: None (an argument or expected value: it converts to the parameter's or the return type, but a
+    # string is a std::string so that no overload for ``const char*`` is picked), "elem" (a container's element,
+    # converted to the element type) or "exact" (a union member or std::any content: it has the type itself)
+    def child_ctx(self, t: Type, ctx: Any) -> Any:
+        return "elem"
 
-    def literal(self, value: Any, t: Type) -> str:
-        return self._literal(value, t, "top")
+    def union_literal(self, value: Any, t: Type, ctx: Any) -> str:
+        return f"{self.type_name(t)}({self.render(value, self.member(value, t), 'exact')})"
 
-    def _literal(self, value: Any, t: Type, ctx: str) -> str:
-        """``ctx``: "top" (an argument or expected value: it converts to the parameter's or the return
-        type, but a string is a std::string so that no overload for ``const char*`` is picked), "elem" (a
-        container's element, converted to the element type) or "exact" (a union member or std::any
-        content: the literal must have the type itself)."""
-        k = t.kind
-        if k == "optional":
-            return "std::nullopt" if value is None else self._literal(value, t.elem, ctx)
-        if k == "union":
-            return f"{self.type_name(t)}({self._literal(value, value_member(value, t), 'exact')})"
-        if k == "any":
-            if value is None:
-                return "std::any()"
-            return f"std::any({self._literal(value, any_type(value), 'exact')})"
-        if k == "bool":
-            return "true" if value else "false"
-        if k == "int":
-            lit = long_literal(value)
-            return f"{lit}L" if ctx == "exact" and lit.lstrip("-").isdigit() else lit
-        if k == "float":
-            return repr(float(value))  # 1.5, 1e-05, 1e+16: all double literals
-        if k == "str":
-            return string_literal(value) if ctx == "elem" else f"std::string({string_literal(value)})"
-        if k == "list":
-            items = ", ".join(self._literal(v, t.elem, "elem") for v in value)
-            return f"{self.type_name(t)}{{{items}}}"
-        if k == "dict":
-            pairs = ", ".join(f"{{{self._literal(a, t.key, 'elem')}, {self._literal(b, t.value, 'elem')}}}"
-                              for a, b in value.items())
-            return f"{self.type_name(t)}{{{pairs}}}"
-        if k == "tuple":
-            items = ", ".join(self._literal(v, u, "elem") for v, u in zip(value, t.args, strict=True))
-            return f"{self.type_name(t)}({items})"
-        raise Untranslatable(f"no C++ literal for {value!r} of type {t}")
+    def any_literal(self, value: Any, t: Type, ctx: Any) -> str:
+        if value is None:
+            return "std::any()"
+        # its own type: element types never seen are int, as elsewhere; a list of mixed types is of std::any
+        return f"std::any({self.render(value, own_type(value, INT, mixed=True), 'exact')})"
+
+    def int_literal(self, value: int, ctx: Any) -> str:
+        lit = super().int_literal(value, ctx)
+        if value == _LONG_MIN:
+            lit = f"({value + 1} - 1)"  # 9223372036854775808 itself is no long literal
+        return f"{lit}L" if ctx == "exact" and lit.lstrip("-").isdigit() else lit
+
+    def string_literal(self, value: str, ctx: Any) -> str:
+        lit = super().string_literal(value, ctx)
+        return lit if ctx == "elem" else f"std::string({lit})"
 
     # -- translation ------------------------------------------------------------------------------------------
     def comment(self, lines: Sequence[str], prefix: str) -> str:
@@ -274,20 +204,10 @@ class Cpp(Language):
     def prompt(self, sig: Signature) -> str:
         if sig.returns.contains("any"):
             raise Untranslatable("a return type holding Any (std::any has no equality)")
-        includes = "".join(f"#include <{h}>\n" for h in HEADERS)
-        params = ", ".join(f"{self.type_name(p.type)} {p.name}" for p in sig.params)
-        return f"{includes}{self.comment(sig.doc, '//')}{self.type_name(sig.returns)} {sig.name}({params}) {{\n"
+        return super().prompt(sig)
 
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        ret = self.type_name(sig.returns)
-        lines = ["}", _HELPERS, "int main() {"]
-        lines += [f"    codebabel::check(codebabel::Eq<{ret}>::eq({call}, {expected}), {i});"
-                  for i, (call, expected) in enumerate(tests, 1)]
-        lines += [f'    std::cout << "{DONE_MARKER}" << std::endl;', "    return 0;", "}"]
-        return "\n".join(lines)
-
-    def stub(self, sig: Signature) -> str:
-        return f"    return {self.default_literal(sig.returns)};\n"
+    def harness_start(self, sig: Signature) -> tuple[list[str], dict[str, str]]:
+        return ["}", _HELPERS, "int main() {"], {"ret": self.type_name(sig.returns)}
 
     # -- execution --------------------------------------------------------------------------------------------
     def run_spec(self, program: str) -> RunSpec:
@@ -297,20 +217,6 @@ class Cpp(Language):
                            run=["./main"])
         return RunSpec(files={"main.cpp": program}, ro_paths=(os.path.dirname(header),), run=["./main"],
                        compile=["g++", *FLAGS, "-pipe", "-include", header, "-o", "main", "main.cpp"])
-
-    def classify_compile(self, result: ExecResult) -> Status:
-        """By the first error g++ reports (later ones often follow from it)."""
-        if result.timed_out:
-            return Status.TIMEOUT
-        output = result.stderr + result.stdout
-        first = next((ln for ln in output.splitlines() if ": error: " in ln or ": fatal error: " in ln), "")
-        if any(re.search(p, first) for p in self.syntax_error_patterns):
-            return Status.SYNTAX_ERROR
-        if any(re.search(p, first) for p in self.type_error_patterns):
-            return Status.TYPE_ERROR
-        if any(re.search(p, output) for p in self.memory_error_patterns):
-            return Status.MEMORY_LIMIT
-        return Status.COMPILE_ERROR
 
 
 #: where the sandbox mounts its own: a precompiled header there would be hidden from the compiler

@@ -13,11 +13,12 @@ deep equality (numbers within FLOAT_TOLERANCE, lists, dictionaries, tuples) prin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
-from codebabel.languages.types import Type, Untranslatable, of_value, union_member
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE
+from codebabel.languages.render import INT64, Target
+from codebabel.languages.types import Type, Untranslatable
 
 _USINGS = """using System;
 using System.Numerics;
@@ -87,16 +88,10 @@ _EQ = f"""    static bool __CbNum(object x) {{
 """
 
 
-class CSharp(Language):
-    name = "cs"
-    display_name = "C#"
-    aliases = ("csharp", "c#")
-    extensions = (".cs",)
-    fence = "csharp"
-    stop_tokens = ("\n    }\n",)
-    apt_packages = ("mono-mcs",)
-    toolchain = ("mcs", "mono")
-    tree_sitter = "c_sharp"
+class CSharp(Target):
+    name, display_name, aliases, extensions = "cs", "C#", ("csharp", "c#"), (".cs",)
+    fence, tree_sitter, stop_tokens = "csharp", "c_sharp", ("\n    }\n",)
+    apt_packages, toolchain = ("mono-mcs",), ("mcs", "mono")
     # MultiPL-E's terms.csv row for C#
     doc_terms = {"array": "list", "arrays": "lists", "None": "null", "True": "true", "False": "false"}
     reserved = frozenset({
@@ -123,156 +118,44 @@ class CSharp(Language):
     )
     memory_error_patterns = (r"System\.OutOfMemoryException", r"^Out of memory", r"GC_MAX_HEAP|heap size")
 
+    # union and object values are boxed by their own Python type
+    unit, int_bounds, int_type, int_suffix = "null", INT64, "a C# long", "L"
+    code_escapes = ((0, 0x20, "\\u{:04x}"), (0x7F, 0x10000, "\\u{:04x}"), (0x10000, 0x110000, "\\U{:08x}"))
+    no_literal = "no {lang} literal of type {t}"
+    type_names = {"int": "long", "float": "double", "str": "string", "bool": "bool", "union": "object",
+                  "any": "object"}
+    type_formats = {"list": "List<{0}>", "dict": "Dictionary<{0},{1}>", "tuple": "Tuple<{args}>"}
+    dict_brackets, entry_format = ("new {type}(){", ", ", "}"), "{{{}, {}}}"
+    prompt_format = _USINGS + "class Problem {{\n{doc}    public static {returns} {name}({params}) {{\n"
+    comment_prefix, param_format = "    //", "{type} {name}"
+    # the stop token "\n    }\n" cut the method's closing brace: close it, then the helpers and Main
+    harness_head = (f"{_INDENT}}}", _EQ.rstrip("\n"), f"{_INDENT}public static void Main(string[] args) {{")
+    harness_tail = (f'{_INDENT * 2}Console.WriteLine("{DONE_MARKER}");', f"{_INDENT}}}", "}")
+    # -noconfig skips mcs's default reference list (faster); the references the prompt's usings need are named
+    # instead. The GC heap is bounded below the run step's address-space limit.
+    program_file, run_command, run_env = "Problem.cs", ("mono", "Problem.exe"), {"MONO_GC_PARAMS": "max-heap-size=1g"}
+    compile_command = ("mcs", "-noconfig", "-r:System", "-r:System.Core", "-r:System.Numerics", "-warn:0",
+                       "-out:Problem.exe", "Problem.cs")
+    check_line = f"{_INDENT * 2}__CbCheck(__CbEq({{call}}, {{expected}}), {{i}});"
+    stub_format = f"{_INDENT * 2}return {{value}};\n"
+
     # -- types and literals -----------------------------------------------------------------------------------
     def type_name(self, t: Type) -> str:
-        k = t.kind
-        if k == "int":
-            return "long"
-        if k == "float":
-            return "double"
-        if k == "str":
-            return "string"
-        if k == "bool":
-            return "bool"
-        if k == "list":
-            return f"List<{self.type_name(t.elem)}>"
-        if k == "dict":
-            return f"Dictionary<{self.type_name(t.key)},{self.type_name(t.value)}>"
-        if k == "tuple":
-            if not 1 <= len(t.args) <= 7:
-                raise Untranslatable(f"a tuple of {len(t.args)} elements has no C# Tuple type")
-            return f"Tuple<{', '.join(self.type_name(a) for a in t.args)}>"
-        if k == "optional":
+        if t.kind == "tuple" and not 1 <= len(t.args) <= 7:
+            raise Untranslatable(f"a tuple of {len(t.args)} elements has no C# Tuple type")
+        if t.kind == "optional":
             inner = self.type_name(t.elem)
             return f"Nullable<{inner}>" if t.elem.kind in _VALUE_KINDS else inner
-        if k in ("union", "any"):
-            return "object"
-        raise Untranslatable(f"type {t} has no C# equivalent")
+        return super().type_name(t)
 
-    def literal(self, value: Any, t: Type) -> str:
-        k = t.kind
-        if k in ("union", "any"):
-            return self._boxed(value, t)
-        if k in ("optional", "none"):
-            if value is None:
-                return "null"
-            return self.literal(value, t.elem)
-        if k == "bool":
-            return "true" if value else "false"
-        if k == "int":
-            return _int(value)
-        if k == "float":
-            return _float(value)
-        if k == "str":
-            return _string(value)
-        if k == "list":
-            elem = self.type_name(t.elem)
-            if not value:
-                return f"new List<{elem}>()"
-            items = ", ".join(self.literal(v, t.elem) for v in value)
-            return f"new List<{elem}>(new {elem}[]{{{items}}})"
-        if k == "dict":
-            items = ", ".join(f"{{{self.literal(a, t.key)}, {self.literal(b, t.value)}}}" for a, b in value.items())
-            return f"new {self.type_name(t)}(){{{items}}}"
-        if k == "tuple":
-            return self._tuple(value, t)
-        raise Untranslatable(f"no C# literal of type {t}")
+    def list_literal(self, items: Iterator[str], value: Any, t: Type, ctx: Any) -> str:
+        elem = self.type_name(t.elem)
+        if not value:
+            return f"new List<{elem}>()"
+        return f"new List<{elem}>(new {elem}[]{{{', '.join(items)}}})"
 
-    def _tuple(self, value: Sequence[Any], t: Type) -> str:
-        items = []
-        for v, u in zip(value, t.args, strict=True):
-            lit = self.literal(v, u)
-            if u.kind == "optional" and u.elem.kind in _VALUE_KINDS or u.kind in ("union", "any"):
-                lit = f"({self.type_name(u)}){lit}"  # Tuple.Create infers each element's type
-            items.append(lit)
+    def tuple_literal(self, items: Iterator[str], value: Any, t: Type, ctx: Any) -> str:
+        # Tuple.Create infers each element's type: a nullable, union or object element says its type
+        items = [f"({self.type_name(u)}){lit}" if u.kind == "optional" and u.elem.kind in _VALUE_KINDS
+                 or u.kind in ("union", "any") else lit for lit, u in zip(items, t.args, strict=False)]
         return f"Tuple.Create({', '.join(items)})"
-
-    def _boxed(self, value: Any, t: Type) -> str:
-        """A value of a union or ``object`` type, rendered by its own Python type."""
-        if t.kind == "union":
-            own = of_value(value)
-            return self.literal(value, own if own in t.args else union_member(value, t))
-        if value is None:
-            return "null"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return _int(value)
-        if isinstance(value, float):
-            return _float(value)
-        if isinstance(value, str):
-            return _string(value)
-        if isinstance(value, list):
-            if not value:
-                return "new List<object>()"
-            return f"new List<object>(new object[]{{{', '.join(self._boxed(v, Type('any')) for v in value)}}})"
-        if isinstance(value, tuple):
-            return f"Tuple.Create({', '.join('(object)' + self._boxed(v, Type('any')) for v in value)})"
-        if isinstance(value, dict):
-            items = ", ".join(f"{{{self._boxed(a, Type('any'))}, {self._boxed(b, Type('any'))}}}"
-                              for a, b in value.items())
-            return f"new Dictionary<object,object>(){{{items}}}"
-        raise Untranslatable(f"no C# literal for {value!r}")
-
-    # -- translation ------------------------------------------------------------------------------------------
-    def prompt(self, sig: Signature) -> str:
-        params = ", ".join(f"{self.type_name(p.type)} {p.name}" for p in sig.params)
-        header = f"{_INDENT}public static {self.type_name(sig.returns)} {sig.name}({params}) {{\n"
-        return f"{_USINGS}class Problem {{\n{self.comment(sig.doc, _INDENT + '//')}{header}"
-
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        # the stop token "\n    }\n" cut the method's closing brace: close it, then the helpers and Main
-        lines = [f"{_INDENT}}}", _EQ.rstrip("\n"), f"{_INDENT}public static void Main(string[] args) {{"]
-        lines += [f"{_INDENT * 2}__CbCheck(__CbEq({call}, {expected}), {i});"
-                  for i, (call, expected) in enumerate(tests, 1)]
-        lines += [f'{_INDENT * 2}Console.WriteLine("{DONE_MARKER}");', f"{_INDENT}}}", "}"]
-        return "\n".join(lines)
-
-    def stub(self, sig: Signature) -> str:
-        return f"{_INDENT * 2}return {self.default_literal(sig.returns)};\n"
-
-    # -- execution --------------------------------------------------------------------------------------------
-    def run_spec(self, program: str) -> RunSpec:
-        # -noconfig skips mcs's default reference list (faster); the references the prompt's usings need
-        # are named instead. The GC heap is bounded below the run step's address-space limit.
-        return RunSpec(
-            files={"Problem.cs": program},
-            compile=["mcs", "-noconfig", "-r:System", "-r:System.Core", "-r:System.Numerics", "-warn:0",
-                     "-out:Problem.exe", "Problem.cs"],
-            run=["mono", "Problem.exe"],
-            env={"MONO_GC_PARAMS": "max-heap-size=1g"},
-        )
-
-
-def _int(value: int) -> str:
-    if not -(2**63) <= value < 2**63:
-        raise Untranslatable(f"integer {value} does not fit a C# long")
-    return f"{value}L"
-
-
-def _float(value: float) -> str:
-    return repr(float(value))
-
-
-def _string(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif 32 <= o < 127:
-            out.append(ch)
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)

@@ -23,25 +23,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
 from dataclasses import replace
 from functools import cache
 from typing import Any
 
 from codebabel.execute.sandbox import Limits
-from codebabel.languages.base import (
-    ASSERT_MARKER,
-    DONE_MARKER,
-    FLOAT_TOLERANCE,
-    Language,
-    RunSpec,
-    Signature,
-    TestCase,
-    Translation,
-    ask_toolchain,
-    existing,
-)
-from codebabel.languages.types import Type, Untranslatable, of_value, union_member
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, RunSpec, Signature
+from codebabel.languages.render import INT64, Target
+from codebabel.languages.types import Type, Untranslatable
 
 #: imported by every prompt; each one is kept in use by the harness (``var _ = pkg.Name``)
 _IMPORTS = {"fmt": None, "math": "math.Abs", "os": None, "reflect": None, "sort": "sort.Ints",
@@ -163,22 +152,16 @@ func __cb_check(actual interface{{}}, expected interface{{}}, i int) {{
 """
 
 
-class Go(Language):
-    name = "go"
-    display_name = "Go"
-    aliases = ("golang",)
-    extensions = (".go",)
+def _no_surrogate(code: int) -> str:
+    raise Untranslatable("a string with a lone surrogate has no Go literal")
 
-    source_license = "BSD-3-Clause"
 
-    def system_sources(self) -> list[str]:
-        root = ask_toolchain("go", "env", "GOROOT")
-        return existing(root and f"{root}/src")
-    fence = "go"
+class Go(Target):
+    name, display_name, aliases, extensions = "go", "Go", ("golang",), (".go",)
+    fence = tree_sitter = "go"
+    apt_packages, toolchain, source_license = ("golang-go",), ("go",), "BSD-3-Clause"
+    source_query, source_subdir = ("go", "env", "GOROOT"), "/src"
     stop_tokens = ("\nfunc", "struct", "\n// ")
-    apt_packages = ("golang-go",)
-    toolchain = ("go",)
-    tree_sitter = "go"
     # MultiPL-E's terms.csv row for Go
     doc_terms = {"array": "list", "arrays": "lists", "tuple": "list", "tuples": "lists", "dictionary": "map",
                  "dictionaries": "maps", "None": "nil", "True": "true", "False": "false"}
@@ -198,108 +181,57 @@ class Go(Language):
     syntax_error_patterns = (r"syntax error", r"newline in string", r"string literal not terminated",
                              r"rune literal not terminated", r"invalid character .* in", r"illegal character")
     type_error_patterns = (
-        r"cannot use .+ as (type )?\S+ (value )?in ",
-        r"mismatched types",
-        r"non-boolean condition",
-        r"cannot range over",
-        r"cannot convert",
-        r"invalid argument: .*\(.*type .*\)",
+        r"cannot use .+ as (type )?\S+ (value )?in ", r"mismatched types", r"non-boolean condition",
+        r"cannot range over", r"cannot convert", r"invalid argument: .*\(.*type .*\)",
         r"invalid operation: .*\((operator|variable|value) .*type",
-        r"\(untyped \w+ constant( \S+)?\) (truncated|overflows)",
-        r"cannot index",
-        r"invalid composite literal type",
+        r"\(untyped \w+ constant( \S+)?\) (truncated|overflows)", r"cannot index", r"invalid composite literal type",
     )
     memory_error_patterns = (r"fatal error: runtime: out of memory", r"runtime: out of memory",
                              r"runtime: cannot allocate memory", r"fatal error: stack overflow",
                              r"goroutine stack exceeds")
 
+    # union and Any values are held in an interface{}, rendered by their own Python type
+    null = unit = "nil"
+    int_bounds, int_type = INT64, "a Go int"
+    code_escapes = ((0, 0x20, "\\x{:02x}"), (0x7F, 0x80, "\\x{:02x}"), (0xD800, 0xE000, _no_surrogate),
+                    (0x80, 0x10000, "\\u{:04x}"), (0x10000, 0x110000, "\\U{:08x}"))
+    no_literal = "no {lang} literal of type {t}"
+    type_names = {"int": "int", "float": "float64", "str": "string", "bool": "bool", "tuple": "[]interface{}",
+                  "union": "interface{}", "any": "interface{}"}
+    type_formats = {"list": "[]{0}", "dict": "map[{0}]{1}"}
+    list_brackets = dict_brackets = ("{type}{", ", ", "}")
+    tuple_brackets = ("[]interface{}{", ", ", "}")
+    check_line, harness_tail = "\t__cb_check({call}, {expected}, {i})", (f'\tfmt.Println("{DONE_MARKER}")', "}")
+    stub_format = "\treturn {value}\n}}\n"
+
     # -- types and literals -----------------------------------------------------------------------------------
     def type_name(self, t: Type) -> str:
-        k = t.kind
-        if k == "int":
-            return "int"
-        if k == "float":
-            return "float64"
-        if k == "str":
-            return "string"
-        if k == "bool":
-            return "bool"
-        if k == "list":
-            return f"[]{self.type_name(t.elem)}"
-        if k == "dict":
-            return f"map[{self.type_name(t.key)}]{self.type_name(t.value)}"
-        if k == "tuple":
-            return "[]interface{}"
-        if k == "optional":
+        if t.kind == "optional":
             inner = self.type_name(t.elem)
             return inner if inner == "interface{}" else f"*{inner}"
-        if k in ("union", "any"):
-            return "interface{}"
-        raise Untranslatable(f"type {t} has no Go equivalent")
-
-    def literal(self, value: Any, t: Type) -> str:
-        # an expected value (or a docstring example): an optional is shown as nil or its plain value, which
-        # the harness's equality compares through the pointer
-        return self._lit(value, t, typed=False)
+        return super().type_name(t)
 
     def _lit(self, value: Any, t: Type, typed: bool) -> str:
-        """``typed``: the literal must have exactly type ``t`` (an argument or a container's element)."""
-        k = t.kind
-        if k in ("union", "any"):
-            return self._dynamic(value, t)
-        if k in ("optional", "none"):
-            if value is None:
-                return "nil"
-            inner = self._lit(value, t.elem, typed)
-            if typed and self.type_name(t).startswith("*"):
-                return f"__cb_ptr[{self.type_name(t.elem)}]({inner})"
-            return inner
-        if k == "bool":
-            return "true" if value else "false"
-        if k == "int":
-            return _int(value)
-        if k == "float":
-            return repr(float(value))
-        if k == "str":
-            return _string(value)
-        if k == "list":
-            return f"{self.type_name(t)}{{{', '.join(self._lit(v, t.elem, True) for v in value)}}}"
-        if k == "dict":
-            items = ", ".join(f"{self._lit(a, t.key, True)}: {self._lit(b, t.value, True)}" for a, b in value.items())
-            return f"{self.type_name(t)}{{{items}}}"
-        if k == "tuple":
-            return f"[]interface{{}}{{{', '.join(self._lit(v, u, False) for v, u in zip(value, t.args, strict=True))}}}"
-        raise Untranslatable(f"no Go literal of type {t}")
+        """``typed``: the literal must have exactly type ``t`` (an argument or a container's element); an
+        expected value (or a docstring example) shows an optional as nil or its plain value, which the harness's
+        equality compares through the pointer."""
+        return self.render(value, t, typed)
 
-    def _dynamic(self, value: Any, t: Type) -> str:
-        """A value held in an ``interface{}``, rendered by its own Python type (an int stays an int)."""
-        if t.kind == "union":
-            own = of_value(value)
-            return self._lit(value, own if own in t.args else union_member(value, t), False)
+    def argument_literal(self, value: Any, t: Type) -> str:
+        return self.render(value, t, True)  # exactly the parameter's type (a pointer for an optional)
+
+    def child_ctx(self, t: Type, ctx: Any) -> Any:
+        return t.kind in ("list", "dict")  # a union's member and a tuple's items are held in an interface{}
+
+    def optional_literal(self, value: Any, t: Type, ctx: Any) -> str:
         if value is None:
             return "nil"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return _int(value)
-        if isinstance(value, float):
-            return repr(value)
-        if isinstance(value, str):
-            return _string(value)
-        if isinstance(value, (list, tuple)):
-            return f"[]interface{{}}{{{', '.join(self._dynamic(v, t) for v in value)}}}"
-        if isinstance(value, dict):
-            items = ", ".join(f"{self._dynamic(a, t)}: {self._dynamic(b, t)}" for a, b in value.items())
-            return f"map[interface{{}}]interface{{}}{{{items}}}"
-        raise Untranslatable(f"no Go literal for {value!r}")
+        inner = self.render(value, t.elem, ctx)
+        if ctx and self.type_name(t).startswith("*"):
+            return f"__cb_ptr[{self.type_name(t.elem)}]({inner})"
+        return inner
 
     # -- translation ------------------------------------------------------------------------------------------
-    def translate(self, sig: Signature, cases: Sequence[TestCase]) -> Translation:
-        # arguments must have exactly their parameter's type (a pointer for an optional), expected values not
-        tests = [(self.call(sig.name, [self._lit(a, p.type, True) for a, p in zip(c.args, sig.params, strict=False)]),
-                  self.literal(c.expected, sig.returns)) for c in cases]
-        return Translation(self.prompt(sig), self.test_harness(sig, tests), self.stub(sig))
-
     def _imports(self, sig: Signature) -> dict[str, str | None]:
         if any("md5" in line.lower() for line in sig.doc):
             return {**_IMPORTS, **_MD5_IMPORTS}
@@ -311,15 +243,9 @@ class Go(Language):
         return (f"package main\n\nimport (\n{imports})\n\n{self.comment(sig.doc, '//')}"
                 f"func {sig.name}({params}) {self.type_name(sig.returns)} {{\n")
 
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
+    def harness_start(self, sig: Signature) -> tuple[list[str], dict[str, str]]:
         keep = "".join(f"var _ = {use}\n" for use in self._imports(sig).values() if use)
-        lines = [keep, _HELPERS, "func main() {"]
-        lines += [f"\t__cb_check({call}, {expected}, {i})" for i, (call, expected) in enumerate(tests, 1)]
-        lines += [f'\tfmt.Println("{DONE_MARKER}")', "}"]
-        return "\n".join(lines)
-
-    def stub(self, sig: Signature) -> str:
-        return f"\treturn {self.default_literal(sig.returns)}\n}}\n"
+        return [keep, _HELPERS, "func main() {"], {}
 
     # -- execution --------------------------------------------------------------------------------------------
     def adjust_limits(self, limits: Limits) -> Limits:
@@ -356,37 +282,3 @@ def _gc_tools() -> tuple[str, str] | None:
     ok = (os.path.exists(os.path.join(goroot, "pkg", f"{goos}_{goarch}", "fmt.a"))
           and os.access(compile_, os.X_OK) and os.access(link, os.X_OK))
     return (compile_, link) if ok else None
-
-
-def _int(value: int) -> str:
-    if not -(2**63) <= value < 2**63:
-        raise Untranslatable(f"integer {value} does not fit a Go int")
-    return str(value)
-
-
-def _string(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif 32 <= o < 127:
-            out.append(ch)
-        elif o < 32 or o == 127:
-            out.append(f"\\x{o:02x}")
-        elif 0xD800 <= o < 0xE000:
-            raise Untranslatable("a string with a lone surrogate has no Go literal")
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)

@@ -17,23 +17,17 @@ settings here are shared with Scala (``languages/scala.py``).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
 from codebabel.execute.sandbox import Limits
-from codebabel.languages.base import (
-    ASSERT_MARKER,
-    DONE_MARKER,
-    FLOAT_TOLERANCE,
-    Language,
-    RunSpec,
-    Signature,
-    existing,
-)
-from codebabel.languages.types import Type, Untranslatable, of_value, union_member
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, RunSpec, existing
+from codebabel.languages.render import C_ESCAPES, INT64, Target, own_type
+from codebabel.languages.types import Type, Untranslatable
 
 #: JVM options for every JVM started in the sandbox: bounded non-heap reservations (the heap is sized by
 #: HotSpot to half the address-space limit), serial GC (no GC worker threads), no /tmp/hsperfdata files.
@@ -51,7 +45,6 @@ JVM_ENV = {"MALLOC_ARENA_MAX": "2"}
 JVM_MEMORY_ERRORS = (r"java\.lang\.OutOfMemoryError", r"Could not reserve enough space",
                      r"Could not allocate compressed class space", r"There is insufficient memory")
 
-_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _PUBLIC_CLASS = re.compile(r"^\s*public\s+(?:final\s+|abstract\s+)*class\s+([A-Za-z_]\w*)", re.MULTILINE)
 
 
@@ -61,64 +54,44 @@ def camel_case(name: str) -> str:
     return first + "".join(part.title() for part in rest)
 
 
-def jvm_adjust_limits(limits: Limits) -> Limits:
-    """The JVM's heap is half its address-space limit (HotSpot ergonomics): double the address space so that
-    the heap gets the configured memory and everything else the JVM reserves fits beside it. A JVM runs
-    14 threads of its own (RLIMIT_NPROC counts threads): at least 64."""
-    return replace(limits, memory_mb=2 * limits.memory_mb, max_processes=max(limits.max_processes, 64))
-
-
-def string_literal(s: str) -> str:
-    """A Java/Scala string literal. Non-ASCII characters stay as they are (the source is UTF-8); control
-    characters become escapes (never ``\\u000a`` or ``\\u000d``, which both compilers would turn into a line
-    break before lexing)."""
-    out = []
-    for ch in s:
-        code = ord(ch)
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or 0x2028 <= code <= 0x2029:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
-
-
 def comment_safe(line: str) -> str:
     """Both compilers decode ``\\uXXXX`` everywhere, comments included (where a bad one is an error): a run
     of an odd number of backslashes before a ``u`` gets one more, so that it stays text."""
     return re.sub(r"(\\+)(?=u)", lambda m: m.group(1) + "\\" * (len(m.group(1)) % 2), line)
 
 
-def long_literal(v: int) -> str:
-    if not _LONG_MIN <= v <= _LONG_MAX:
-        raise Untranslatable(f"integer {v} does not fit a 64-bit long")
-    return f"{v}L"
+class JvmTarget(Target):
+    """What Java and Scala share: ``long``/``double``/``String`` literals, ``Any`` by the value's own type
+    (``null`` for None), camelCase names, the JVM's limits and memory errors."""
 
+    stop_tokens = ("\n    }\n",)  # MultiPL-E's: the method's closing brace, which the harness supplies
+    null, int_bounds, int_type, int_suffix = "null", INT64, "a 64-bit long", "L"
+    # non-ASCII characters stay as they are (the source is UTF-8); control characters become escapes (never
+    # \u000a or \u000d, which both compilers would turn into a line break before lexing)
+    escapes = {**C_ESCAPES, "\b": "\\b", "\f": "\\f"}
+    code_escapes = ((0, 0x20, "\\u{:04x}"), (0x7F, 0xA0, "\\u{:04x}"), (0x2028, 0x202A, "\\u{:04x}"))
+    memory_error_patterns, comment_prefix = JVM_MEMORY_ERRORS, "    //"
 
-def float_literal(v: int | float) -> str:
-    return repr(float(v))  # 1.5, 1e-05, 1e+16: all valid Java and Scala double literals
+    def doc_comment(self, lines: Sequence[str]) -> str:
+        return self.comment([comment_safe(ln) for ln in lines], self.comment_prefix)
 
+    def value_type(self, value: Any) -> Type:
+        return own_type(value)  # element types never seen stay Any
 
-def value_member(v: Any, t: Type) -> Type:
-    """The member of union ``t`` a value is rendered as: the one of its own Python type where there is one
-    (an int stays an int where the union also holds float), else the first that fits."""
-    own = of_value(v)
-    return own if own in t.args else union_member(v, t)
+    def unknown_literal(self, value: Any, t: Type, ctx: Any) -> str:
+        return self.any_literal(value, t, ctx)
 
+    def safe_name(self, name: str) -> str:
+        # MultiPL-E turns the entry point into camelCase; the shared code renames parameters with the same
+        # hook, so they are camelCase too (paren_string -> parenString), as Java code would name them
+        name = camel_case(name)
+        return f"{name}_" if name in self.reserved else name
 
-def any_type(v: Any) -> Type:
-    """A value of type Any rendered by its own Python type (element types never seen stay Any)."""
-    return _unknown_to_any(of_value(v))
-
-
-def _unknown_to_any(t: Type) -> Type:
-    if t.kind == "unknown":
-        return Type("any")
-    return Type(t.kind, tuple(_unknown_to_any(a) for a in t.args))
+    def adjust_limits(self, limits: Limits) -> Limits:
+        """The JVM's heap is half its address-space limit (HotSpot ergonomics): double the address space so that
+        the heap gets the configured memory and everything else the JVM reserves fits beside it. A JVM runs
+        14 threads of its own (RLIMIT_NPROC counts threads): at least 64."""
+        return replace(limits, memory_mb=2 * limits.memory_mb, max_processes=max(limits.max_processes, 64))
 
 
 _HELPERS = f"""    static boolean __codebabelEq(Object a, Object b) {{
@@ -195,30 +168,14 @@ _PAIR = """final class Pair<A, B> implements Comparable<Pair<A, B>> {
 _IMPORTS = ("import java.util.*;\nimport java.lang.reflect.*;\nimport java.security.*;\nimport java.math.*;\n"
             "import java.io.*;\nimport java.util.stream.*;\n")
 
-_PRIMITIVE = {"int": "long", "float": "double", "bool": "boolean"}
 _BOXED = {"int": "Long", "float": "Double", "bool": "Boolean"}
 
 
-class Java(Language):
-    name = "java"
-    display_name = "Java"
-    extensions = (".java",)
-
-    source_packages = ("openjdk-17-source",)
-
-    source_license = "GPL-2.0-only WITH Classpath-exception-2.0"
-
-    def system_sources(self) -> list[str]:
-        import os
-
-        javac = shutil.which("javac")
-        home = os.path.dirname(os.path.dirname(os.path.realpath(javac))) if javac else None
-        return existing(home and f"{home}/lib/src.zip")
-    fence = "java"
-    stop_tokens = ("\n    }\n",)
-    apt_packages = ("openjdk-17-jdk-headless",)
-    toolchain = ("javac", "java")
-    tree_sitter = "java"
+class Java(JvmTarget):
+    name, display_name, extensions = "java", "Java", (".java",)
+    fence = tree_sitter = "java"
+    apt_packages, toolchain = ("openjdk-17-jdk-headless",), ("javac", "java")
+    source_packages, source_license = ("openjdk-17-source",), "GPL-2.0-only WITH Classpath-exception-2.0"
     doc_terms = {"list": "array list", "lists": "array lists", "array": "array list", "arrays": "array lists", "dictionary": "hash map",
                  "dictionaries": "hash maps", "tuple": "pair", "tuples": "pairs", "None": "null",
                  "True": "true", "False": "false"}
@@ -244,88 +201,51 @@ class Java(Language):
         r"error: .* cannot be applied to ", r"error: no suitable (method|constructor) found",
         r"error: array required, but ", r"error: .* cannot be converted to ",
     )
-    memory_error_patterns = JVM_MEMORY_ERRORS
+    type_names = {"int": "long", "float": "double", "bool": "boolean", "str": "String", "union": "Object",
+                  "any": "Object", "unknown": "Object"}
+    type_formats = {"list": "ArrayList<{0}>", "dict": "HashMap<{0},{1}>", "tuple": "Pair<{args}>",
+                    "optional": "Optional<{0}>"}
+    prompt_format = _IMPORTS + "class Problem {{\n{doc}    public static {returns} {name}({params}) {{\n"
+    param_format = "{type} {name}"
+    harness_head = ("    }", _HELPERS + "    public static void main(String[] args) {")
+    harness_tail = (f'        System.out.println("{DONE_MARKER}");', "    }", "}", _PAIR)
+    check_line = "        __codebabelCheck(__codebabelEq({call}, {expected}), {i});"
+    stub_format = "        return {value};"
 
-    # -- types and literals -----------------------------------------------------------------------------------
-    def type_name(self, t: Type, boxed: bool = False) -> str:
-        k = t.kind
-        if k in _PRIMITIVE:
-            return _BOXED[k] if boxed else _PRIMITIVE[k]
-        if k == "str":
-            return "String"
-        if k == "list":
-            return f"ArrayList<{self.type_name(t.elem, True)}>"
-        if k == "dict":
-            return f"HashMap<{self.type_name(t.key, True)},{self.type_name(t.value, True)}>"
-        if k == "tuple":
-            if len(t.args) != 2:
-                raise Untranslatable(f"a tuple of {len(t.args)} elements (Java has only Pair)")
-            return f"Pair<{', '.join(self.type_name(a, True) for a in t.args)}>"
-        if k == "optional":
-            return f"Optional<{self.type_name(t.elem, True)}>"
-        if k in ("union", "any", "unknown"):
-            return "Object"
-        raise Untranslatable(f"type {t} has no Java equivalent")
+    def system_sources(self) -> list[str]:
+        javac = shutil.which("javac")
+        home = os.path.dirname(os.path.dirname(os.path.realpath(javac))) if javac else None
+        return existing(home and f"{home}/lib/src.zip")
 
-    def literal(self, value: Any, t: Type) -> str:
-        k = t.kind
-        if k == "optional":
-            return "Optional.empty()" if value is None else f"Optional.of({self.literal(value, t.elem)})"
-        if k == "union":
-            return self.literal(value, value_member(value, t))
-        if k in ("any", "unknown"):
-            if value is None:
-                return "null"
-            return self.literal(value, any_type(value))
-        if k == "bool":
-            return "true" if value else "false"
-        if k == "int":
-            return long_literal(value)
-        if k == "float":
-            return float_literal(value)
-        if k == "str":
-            return string_literal(value)
-        if k == "list":
-            if not value:
-                return f"new {self.type_name(t)}()"
-            items = ", ".join(self.literal(v, t.elem) for v in value)
-            return f"new {self.type_name(t)}(Arrays.asList({items}))"
-        if k == "dict":
-            if not value:
-                return f"new {self.type_name(t)}()"
-            pairs = [(self.literal(a, t.key), self.literal(b, t.value)) for a, b in value.items()]
-            if len(pairs) <= 10:
-                inner = "Map.of(" + ", ".join(f"{a}, {b}" for a, b in pairs) + ")"
-            else:  # Map.of takes at most ten pairs
-                inner = "Map.ofEntries(" + ", ".join(f"Map.entry({a}, {b})" for a, b in pairs) + ")"
-            return f"new {self.type_name(t)}({inner})"
-        if k == "tuple":
-            self.type_name(t)  # only pairs
-            return f"Pair.with({', '.join(self.literal(v, u) for v, u in zip(value, t.args, strict=True))})"
-        raise Untranslatable(f"no Java literal for {value!r} of type {t}")
+    def type_name(self, t: Type) -> str:
+        if t.kind == "tuple" and len(t.args) != 2:
+            raise Untranslatable(f"a tuple of {len(t.args)} elements (Java has only Pair)")
+        return super().type_name(t)
 
-    def safe_name(self, name: str) -> str:
-        # MultiPL-E turns the entry point into camelCase; the shared code renames parameters with the same
-        # hook, so they are camelCase too (paren_string -> parenString), as Java code would name them
-        name = camel_case(name)
-        return f"{name}_" if name in self.reserved else name
+    def arg_type_name(self, t: Type) -> str:
+        return _BOXED.get(t.kind) or self.type_name(t)
 
-    # -- translation ------------------------------------------------------------------------------------------
-    def prompt(self, sig: Signature) -> str:
-        params = ", ".join(f"{self.type_name(p.type)} {p.name}" for p in sig.params)
-        doc = self.comment([comment_safe(ln) for ln in sig.doc], "    //")
-        return (f"{_IMPORTS}class Problem {{\n{doc}"
-                f"    public static {self.type_name(sig.returns)} {sig.name}({params}) {{\n")
+    def optional_literal(self, value: Any, t: Type, ctx: Any) -> str:
+        return "Optional.empty()" if value is None else f"Optional.of({self.render(value, t.elem, ctx)})"
 
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        lines = ["    }", _HELPERS + "    public static void main(String[] args) {"]
-        lines += [f"        __codebabelCheck(__codebabelEq({call}, {expected}), {i});"
-                  for i, (call, expected) in enumerate(tests, 1)]
-        lines += [f'        System.out.println("{DONE_MARKER}");', "    }", "}", _PAIR]
-        return "\n".join(lines)
+    def list_literal(self, items: Iterator[str], value: Any, t: Type, ctx: Any) -> str:
+        if not value:
+            return f"new {self.type_name(t)}()"
+        return f"new {self.type_name(t)}(Arrays.asList({', '.join(items)}))"
 
-    def stub(self, sig: Signature) -> str:
-        return f"        return {self.default_literal(sig.returns)};"
+    def dict_literal(self, entries: Iterator[tuple[str, str]], value: Any, t: Type, ctx: Any) -> str:
+        if not value:
+            return f"new {self.type_name(t)}()"
+        pairs = list(entries)
+        if len(pairs) <= 10:
+            inner = "Map.of(" + ", ".join(f"{a}, {b}" for a, b in pairs) + ")"
+        else:  # Map.of takes at most ten pairs
+            inner = "Map.ofEntries(" + ", ".join(f"Map.entry({a}, {b})" for a, b in pairs) + ")"
+        return f"new {self.type_name(t)}({inner})"
+
+    def tuple_literal(self, items: Iterator[str], value: Any, t: Type, ctx: Any) -> str:
+        self.type_name(t)  # only pairs
+        return f"Pair.with({', '.join(items)})"
 
     # -- execution --------------------------------------------------------------------------------------------
     def run_spec(self, program: str) -> RunSpec:
@@ -342,6 +262,3 @@ class Java(Language):
         return replace(spec, files={f"{name}.java": program},
                        compile=[*spec.compile[:-1], f"{name}.java"] if spec.compile else None,
                        run=[*spec.run[:-1], name])
-
-    def adjust_limits(self, limits: Limits) -> Limits:
-        return jvm_adjust_limits(limits)

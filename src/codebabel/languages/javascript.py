@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
-from codebabel.languages.base import (
-    ASSERT_MARKER,
-    DONE_MARKER,
-    FLOAT_TOLERANCE,
-    Language,
-    RunSpec,
-    Signature,
-    ask_toolchain,
-    existing,
-)
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE
+from codebabel.languages.render import Target
 from codebabel.languages.types import Type
 
 _EQ = f"""function __codebabel_eq(a, b) {{
@@ -39,19 +30,13 @@ function __codebabel_assert(ok, i) {{
 """
 
 
-class JavaScript(Language):
-    name = "js"
-    display_name = "JavaScript"
+class JavaScript(Target):
+    name, display_name, extensions = "js", "JavaScript", (".js", ".mjs", ".cjs")
     aliases = ("javascript", "node", "nodejs")
-    extensions = (".js", ".mjs", ".cjs")
-
-    def system_sources(self) -> list[str]:
-        return existing(ask_toolchain("npm", "root", "-g"), "/usr/share/nodejs", "/usr/lib/node_modules")
-    fence = "javascript"
+    fence = tree_sitter = "javascript"
+    apt_packages, toolchain = ("nodejs",), ("node",)
+    source_query, source_dirs = ("npm", "root", "-g"), ("/usr/share/nodejs", "/usr/lib/node_modules")
     stop_tokens = ("\nfunction ", "\n/*", "\n//", "\nconsole.log")
-    apt_packages = ("nodejs",)
-    toolchain = ("node",)
-    tree_sitter = "javascript"
     doc_terms = {"list": "array", "lists": "arrays", "dictionary": "object", "dictionaries": "objects",
                  "tuple": "array", "tuples": "arrays", "None": "undefined", "True": "true", "False": "false"}
     reserved = frozenset({"arguments", "await", "break", "case", "catch", "class", "const", "continue", "default",
@@ -63,42 +48,18 @@ class JavaScript(Language):
     memory_error_patterns = (r"JavaScript heap out of memory", r"RangeError: Array buffer allocation failed",
                              r"RangeError: Invalid array length")
 
-    # -- translation ------------------------------------------------------------------------------------------
-    def prompt(self, sig: Signature) -> str:
-        params = ", ".join(p.name for p in sig.params)
-        return f"{self.comment(sig.doc, '//')}function {sig.name}({params}){{\n"
+    # dynamically typed: each value is rendered by its own Python type (an int stays an int even where the
+    # function's type is float), so the program sees what the Python tests passed
+    by_value, null = True, "undefined"
+    harness_head, harness_tail = (_EQ,), (f'console.log("{DONE_MARKER}");',)
+    check_line, stub_format = "__codebabel_assert(__codebabel_eq({call}, {expected}), {i});", "  return {value};\n}}\n"
+    prompt_format = "{doc}function {name}({params}){{\n"
+    # --check parses without running: syntax errors become their own status, found before any test runs
+    program_file, compile_command = "main.js", ("node", "--check", "main.js")
+    run_command = ("node", "--max-old-space-size=1024", "--stack-size=4000", "main.js")
 
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        lines = [_EQ]
-        lines += [f"__codebabel_assert(__codebabel_eq({call}, {expected}), {i});"
-                  for i, (call, expected) in enumerate(tests, 1)]
-        lines.append(f'console.log("{DONE_MARKER}");')
-        return "\n".join(lines)
+    def string_literal(self, value: str, ctx: Any) -> str:
+        return json.dumps(value)
 
-    def stub(self, sig: Signature) -> str:
-        return f"  return {self.default_literal(sig.returns)};\n}}\n"
-
-    def literal(self, value: Any, t: Type) -> str:
-        # dynamically typed: each value is rendered by its own Python type (an int stays an int even
-        # where the function's type is float), so the program sees what the Python tests passed
-        if value is None:
-            return "undefined"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return str(value)
-        if isinstance(value, float):
-            return repr(value)
-        if isinstance(value, str):
-            return json.dumps(value)
-        if isinstance(value, (list, tuple)):
-            return "[" + ", ".join(self.literal(v, t) for v in value) + "]"
-        if isinstance(value, dict):
-            return "{" + ", ".join(f"{json.dumps(str(k))}: {self.literal(v, t)}" for k, v in value.items()) + "}"
-        raise TypeError(f"no JavaScript literal for {value!r}")
-
-    # -- execution --------------------------------------------------------------------------------------------
-    def run_spec(self, program: str) -> RunSpec:
-        # --check parses without running: syntax errors become their own status, found before any test runs
-        return RunSpec(files={"main.js": program}, compile=["node", "--check", "main.js"],
-                       run=["node", "--max-old-space-size=1024", "--stack-size=4000", "main.js"])
+    def key_literal(self, key: Any, t: Type, ctx: Any) -> str:
+        return json.dumps(str(key))

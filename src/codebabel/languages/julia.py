@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
 from codebabel.execute.sandbox import Limits
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
-from codebabel.languages.types import NONE, Type, Untranslatable, of_value, settle, union_member
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, RunSpec
+from codebabel.languages.render import C_ESCAPES, Target, control, kind_member, paren_tuple
+from codebabel.languages.types import NONE, Type, of_value, settle
 
 _EQ = f"""__codebabel_eq(a, b) = isequal(a, b)
 __codebabel_eq(a::Real, b::Real) = !(a isa Bool) && !(b isa Bool) &&
@@ -47,54 +48,17 @@ end
 #: the GC's heap target (``--heap-size-hint``, Julia >= 1.9); the address-space limit is raised above it
 HEAP_HINT_MB = 1536
 
-_KIND_OF = {bool: "bool", int: "int", float: "float", str: "str", type(None): "none", list: "list",
-            tuple: "tuple", dict: "dict"}
-
-
-def _string(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in '"\\$':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 32 or ord(ch) == 127:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
 
 def _concrete(t: Type) -> bool:
     """Whether a literal of type ``t`` infers exactly ``t`` in Julia (no Any, Union or Nothing inside)."""
     return t.kind not in ("any", "union", "optional", "none", "unknown") and all(_concrete(a) for a in t.args)
 
 
-def _member(v: Any, t: Type) -> Type:
-    """The member of union ``t`` that value ``v`` is rendered as: its own kind first (an int stays Int64
-    where the union has Int64 and Float64), else the first member it fits."""
-    own = _KIND_OF.get(type(v))
-    for u in t.args:
-        if u.kind == own:
-            return u
-    return union_member(v, t)
-
-
-class Julia(Language):
-    name = "jl"
-    display_name = "Julia"
-    aliases = ("julia",)
-    extensions = (".jl",)
-    fence = "julia"
+class Julia(Target):
+    name, display_name, aliases, extensions = "jl", "Julia", ("julia",), (".jl",)
+    fence = tree_sitter = "julia"
+    toolchain, install_hint = ("julia",), "https://julialang.org/downloads/"
     stop_tokens = ("\nfunction", '\n"""', "\nmacro", "\n#")
-    apt_packages = ()
-    install_hint = "https://julialang.org/downloads/"
-    toolchain = ("julia",)
-    tree_sitter = "julia"
     # MultiPL-E's terms.csv row for Julia
     doc_terms = {"array": "vector", "arrays": "vectors", "list": "vector", "lists": "vectors",
                  "None": "nothing", "True": "true", "False": "false"}
@@ -109,74 +73,54 @@ class Julia(Language):
     type_error_patterns = (r"MethodError: Cannot `convert` an object of type", r"TypeError: in typeassert")
     memory_error_patterns = (r"OutOfMemoryError\(\)",)
 
-    # -- translation ------------------------------------------------------------------------------------------
+    null = unit = "nothing"
+    escapes, code_escapes = {**C_ESCAPES, "$": "\\$"}, control("\\x{:02x}")
+    no_literal = "no {lang} literal for {value!r} as {t}"
+    type_names = {"int": "Int64", "float": "Float64", "str": "String", "bool": "Bool", "none": "Nothing", "any": "Any"}
+    type_formats = {"list": "Vector{{{0}}}", "dict": "Dict{{{0}, {1}}}", "tuple": "Tuple{{{args}}}",
+                    "union": "Union{{{args}}}"}
+    prompt_format, param_format = "{doc}function {name}({params})::{returns}\n", "{name}::{type}"
+    harness_head, harness_tail = (_EQ,), (f'println("{DONE_MARKER}")',)
+    check_line, stub_format = "__codebabel_check({i}, __codebabel_eq({call}, {expected}))", "    return {value}\nend\n"
+
     def type_name(self, t: Type) -> str:
-        k = t.kind
-        if k in ("int", "float", "str", "bool", "none", "any"):
-            return {"int": "Int64", "float": "Float64", "str": "String", "bool": "Bool", "none": "Nothing",
-                    "any": "Any"}[k]
-        if k == "list":
-            return f"Vector{{{self.type_name(t.elem)}}}"
-        if k == "dict":
-            return f"Dict{{{self.type_name(t.key)}, {self.type_name(t.value)}}}"
-        if k == "tuple":
-            return f"Tuple{{{', '.join(self.type_name(a) for a in t.args)}}}"
-        if k in ("optional", "union"):
-            members = (*t.elem.args, NONE) if k == "optional" and t.elem.kind == "union" else \
-                (t.elem, NONE) if k == "optional" else t.args
-            return f"Union{{{', '.join(self.type_name(a) for a in members)}}}"
-        raise Untranslatable(f"type {t} has no Julia equivalent")
+        if t.kind == "optional":  # Union{T, Nothing}, a union's members flattened into it
+            members = t.elem.args if t.elem.kind == "union" else (t.elem,)
+            return self.type_name(Type("union", (*members, NONE)))
+        return super().type_name(t)
 
-    def prompt(self, sig: Signature) -> str:
-        params = ", ".join(f"{p.name}::{self.type_name(p.type)}" for p in sig.params)
-        doc = "\n".join(sig.doc).replace("\\", "\\\\").replace("$", "\\$").replace('"""', '\\"""')
-        doc = f'"""\n{doc}\n"""\n' if doc.strip() else ""
-        return f"{doc}function {sig.name}({params})::{self.type_name(sig.returns)}\n"
+    def doc_comment(self, lines: Sequence[str]) -> str:
+        doc = "\n".join(lines).replace("\\", "\\\\").replace("$", "\\$").replace('"""', '\\"""')
+        return f'"""\n{doc}\n"""\n' if doc.strip() else ""
 
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        lines = [_EQ]
-        lines += [f"__codebabel_check({i}, __codebabel_eq({call}, {expected}))"
-                  for i, (call, expected) in enumerate(tests, 1)]
-        lines.append(f'println("{DONE_MARKER}")')
-        return "\n".join(lines)
+    def member(self, value: Any, t: Type) -> Type:
+        return kind_member(value, t, fits=False)  # its own kind first: an int stays Int64 beside Float64
 
-    def stub(self, sig: Signature) -> str:
-        return f"    return {self.default_literal(sig.returns)}\nend\n"
+    def any_literal(self, value: Any, t: Type, ctx: Any) -> str:
+        # a Python value of no declared type: empty containers are Julia's untyped ones (Vector{Any},
+        # Dict{Any, Any}); others take the type of the value
+        if isinstance(value, (list, dict)) and not value:
+            return "[]" if isinstance(value, list) else "Dict()"
+        return self.render(value, settle(of_value(value)), ctx)
 
-    def literal(self, value: Any, t: Type) -> str:
-        k = t.kind
-        if k == "any" or k == "unknown":
-            # a Python value of no declared type: empty containers are Julia's untyped ones (Vector{Any},
-            # Dict{Any, Any}); others take the type of the value
-            if isinstance(value, (list, dict)) and not value:
-                return "[]" if isinstance(value, list) else "Dict()"
-            return self.literal(value, settle(of_value(value)))
-        if k == "optional":
-            return "nothing" if value is None else self.literal(value, t.elem)
-        if k == "union":
-            return self.literal(value, _member(value, t))
-        if value is None:
-            return "nothing"
-        if k == "bool":
-            return "true" if value else "false"
-        if k == "int":
-            return str(int(value))
-        if k == "float":
-            return repr(float(value))
-        if k == "str":
-            return _string(value)
-        if k == "list":
-            items = ", ".join(self.literal(v, t.elem) for v in value)
-            prefix = "" if value and _concrete(t.elem) else self.type_name(t.elem)
-            return f"{prefix}[{items}]"
-        if k == "tuple":
-            items = [self.literal(v, a) for v, a in zip(value, t.args, strict=True)]
-            return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-        if k == "dict":
-            items = ", ".join(f"{self.literal(a, t.key)} => {self.literal(b, t.value)}" for a, b in value.items())
-            prefix = "Dict" if value and _concrete(t) else self.type_name(t)
-            return f"{prefix}({items})"
-        raise Untranslatable(f"no Julia literal for {value!r} as {t}")
+    def unknown_literal(self, value: Any, t: Type, ctx: Any) -> str:
+        return self.any_literal(value, t, ctx)
+
+    def int_literal(self, value: int, ctx: Any) -> str:
+        return str(int(value))
+
+    def list_literal(self, items: Iterator[str], value: Any, t: Type, ctx: Any) -> str:
+        body = ", ".join(items)
+        prefix = "" if value and _concrete(t.elem) else self.type_name(t.elem)
+        return f"{prefix}[{body}]"
+
+    def tuple_literal(self, items: Iterator[str], value: Any, t: Type, ctx: Any) -> str:
+        return paren_tuple(items)
+
+    def dict_literal(self, entries: Iterator[tuple[str, str]], value: Any, t: Type, ctx: Any) -> str:
+        body = ", ".join(f"{a} => {b}" for a, b in entries)
+        prefix = "Dict" if value and _concrete(t) else self.type_name(t)
+        return f"{prefix}({body})"
 
     # -- execution --------------------------------------------------------------------------------------------
     def _julia(self) -> tuple[str, tuple[str, ...]]:

@@ -22,19 +22,8 @@ errors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from codebabel.languages.base import (
-    ASSERT_MARKER,
-    DONE_MARKER,
-    FLOAT_TOLERANCE,
-    Language,
-    RunSpec,
-    Signature,
-    existing,
-)
-from codebabel.languages.types import Type, Untranslatable
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE
+from codebabel.languages.render import Target, control
 
 _HARNESS = f"""local function __codebabel_eq(a, b)
   local ta, tb = _G.type(a), _G.type(b)
@@ -61,36 +50,14 @@ local function __codebabel_check(i, got, expected)
 end
 """
 
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-_INT64 = 2**63
 
-
-def _string(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\{ord(ch):03d}")  # always three digits: a following digit cannot extend it
-        else:
-            out.append(ch)  # UTF-8 in the source, bytes in the string
-    return '"' + "".join(out) + '"'
-
-
-class Lua(Language):
-    name = "lua"
-    display_name = "Lua"
-    extensions = (".lua",)
-
-    def system_sources(self) -> list[str]:
-        return existing("/usr/share/lua/5.4", "/usr/share/lua/5.1")
-    fence = "lua"
-    # MultiPL-E's humaneval_to_lua.py
+class Lua(Target):
+    name, display_name, extensions = "lua", "Lua", (".lua",)
+    fence = tree_sitter = "lua"
+    apt_packages, toolchain = ("lua5.4",), ("lua5.4", "luac5.4")
+    source_dirs = ("/usr/share/lua/5.4", "/usr/share/lua/5.1")
+    # MultiPL-E's humaneval_to_lua.py, and its terms.csv row for Lua
     stop_tokens = ("\nlocal", "\nfunction", "\n--", "\n\n")
-    apt_packages = ("lua5.4",)
-    toolchain = ("lua5.4", "luac5.4")
-    tree_sitter = "lua"
-    # MultiPL-E's terms.csv row for Lua
     doc_terms = {"array": "table", "arrays": "tables", "list": "table", "lists": "tables", "tuple": "table",
                  "tuples": "tables", "dictionary": "table", "dictionaries": "tables", "None": "nil",
                  "True": "true", "False": "false"}
@@ -104,41 +71,13 @@ class Lua(Language):
     syntax_error_patterns = (r"^luac[\d.]*: main\.lua:\d+: .*\bnear\b",)
     memory_error_patterns = (r"\bnot enough memory\b",)
 
-    # -- translation ------------------------------------------------------------------------------------------
-    def prompt(self, sig: Signature) -> str:
-        params = ", ".join(p.name for p in sig.params)
-        return f"{self.comment(sig.doc, '--')}local function {sig.name}({params})\n"
-
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        lines = [_HARNESS]
-        lines += [f"__codebabel_check({i}, {call}, {expected})" for i, (call, expected) in enumerate(tests, 1)]
-        lines.append(f'_G.print("{DONE_MARKER}")')
-        return "\n".join(lines)
-
-    def stub(self, sig: Signature) -> str:
-        return f"  return {self.default_literal(sig.returns)}\nend\n"
-
-    def literal(self, value: Any, t: Type) -> str:
-        # dynamically typed: rendered by the value's own Python type, as in MultiPL-E
-        if value is None:
-            return "nil"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            if not -_INT64 < value < _INT64:
-                raise Untranslatable(f"integer {value} does not fit Lua's 64-bit integers")
-            return str(value)
-        if isinstance(value, float):
-            return repr(value)
-        if isinstance(value, str):
-            return _string(value)
-        if isinstance(value, (list, tuple)):
-            return "{" + ", ".join(self.literal(v, t) for v in value) + "}"
-        if isinstance(value, dict):
-            return "{" + ", ".join(f"[{self.literal(k, t)}] = {self.literal(v, t)}" for k, v in value.items()) + "}"
-        raise TypeError(f"no Lua literal for {value!r}")
-
-    # -- execution --------------------------------------------------------------------------------------------
-    def run_spec(self, program: str) -> RunSpec:
-        return RunSpec(files={"main.lua": program}, compile=["luac5.4", "-p", "main.lua"],
-                       run=["lua5.4", "main.lua"])
+    # dynamically typed: rendered by the value's own Python type, as in MultiPL-E
+    by_value, null = True, "nil"
+    int_bounds, int_type = (1 - 2**63, 2**63 - 1), "Lua's 64-bit integers"
+    # always three digits: a following digit cannot extend it; other characters are UTF-8 (bytes in the string)
+    code_escapes = control("\\{:03d}")
+    list_brackets, entry_format = ("{", ", ", "}"), "[{}] = {}"
+    harness_head, harness_tail = (_HARNESS,), (f'_G.print("{DONE_MARKER}")',)
+    check_line, stub_format = "__codebabel_check({i}, {call}, {expected})", "  return {value}\nend\n"
+    prompt_format, comment_prefix = "{doc}local function {name}({params})\n", "--"
+    program_file, compile_command, run_command = "main.lua", ("luac5.4", "-p", "main.lua"), ("lua5.4", "main.lua")

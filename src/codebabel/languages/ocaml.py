@@ -29,36 +29,44 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from codebabel.languages.base import (
-    ASSERT_MARKER,
-    DONE_MARKER,
-    FLOAT_TOLERANCE,
-    Language,
-    RunSpec,
-    Signature,
-    ask_toolchain,
-    existing,
-)
-from codebabel.languages.types import (
-    ANY,
-    BOOL,
-    FLOAT,
-    INT,
-    NONE,
-    STR,
-    Type,
-    Untranslatable,
-    conforms,
-    dict_of,
-    list_of,
-    union_member,
-)
-
-_MIN_INT, _MAX_INT = -(2 ** 62), 2 ** 62 - 1
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Signature
+from codebabel.languages.render import C_ESCAPES, Target, control, dynamic_type, kind_member, spell
+from codebabel.languages.types import ANY, BOOL, FLOAT, INT, NONE, STR, Type, Untranslatable, dict_of, list_of
 
 #: constructors of ``value`` that ``Any`` needs (every kind of Python value), in declaration order
 _ANY_CTORS = (("Bool", BOOL), ("Int", INT), ("Float", FLOAT), ("String", STR), ("List", list_of(ANY)),
               ("Tuple", list_of(ANY)), ("Dict", dict_of(ANY, ANY)), ("Null", NONE))
+#: the constructor of ``value`` holding a union member, by the member's type (StringList for list[str])
+_CTORS = {"int": "Int", "float": "Float", "str": "String", "bool": "Bool", "none": "Null", "union": "Value",
+          "any": "Value"}
+_CTOR_FORMATS = {"list": "{0}List", "optional": "{0}Option", "tuple": "{cat}Tuple", "dict": "{0}{1}Dict"}
+
+
+def _tuple_eq(eqs: list[str]) -> str:
+    if all(e == "( = )" for e in eqs):
+        return "( = )"
+    xs, ys = ", ".join(f"a{i}" for i in range(len(eqs))), ", ".join(f"b{i}" for i in range(len(eqs)))
+    return f"(fun ({xs}) ({ys}) -> " + " && ".join(f"{e} a{i} b{i}" for i, e in enumerate(eqs)) + ")"
+
+
+def _tuple_show(shows: list[str]) -> str:
+    xs = ", ".join(f"a{i}" for i in range(len(shows)))
+    return f'(fun ({xs}) -> "(" ^ ' + ' ^ ", " ^ '.join(f"{s} a{i}" for i, s in enumerate(shows)) + ' ^ ")")'
+
+
+#: the harness's equality of each type (``( = )`` where structural equality is exact) and its printer
+_EQ = {"float": "__codebabel_feq", "union": "__codebabel_veq", "any": "__codebabel_veq",
+       **dict.fromkeys(("int", "str", "bool", "none", "unknown"), "( = )")}
+_EQ_FORMATS = {"list": lambda e: "( = )" if e[0] == "( = )" else f"(__codebabel_leq {e[0]})",
+               "optional": lambda e: "( = )" if e[0] == "( = )" else f"(__codebabel_oeq {e[0]})",
+               "tuple": _tuple_eq, "dict": lambda e: f"(__codebabel_deq {_tuple_eq(e)})"}
+_SHOW = {"int": "Stdlib.string_of_int", "float": '(Printf.sprintf "%.17g")', "str": '(Printf.sprintf "%S")',
+         "bool": "Stdlib.string_of_bool", "none": '(fun () -> "()")', "union": "__codebabel_vshow",
+         "any": "__codebabel_vshow"}
+_SHOW_FORMATS = {"list": "(__codebabel_lshow {0})", "optional": "(__codebabel_oshow {0})", "tuple": _tuple_show,
+                 "dict": lambda s: f"(__codebabel_lshow {_tuple_show(s)})"}
+#: the constructor of a value of type Any, by the kind of its Python value
+_ANY_KINDS = dict(zip(("bool", "int", "float", "str", "list", "tuple", "dict", "none"), _ANY_CTORS, strict=True))
 
 _PRELUDE = f""";;
 let __codebabel_feq (a : float) (b : float) : bool = a = b || Float.abs (a -. b) < {FLOAT_TOLERANCE}
@@ -79,22 +87,12 @@ _CHAR_LITERAL = re.compile(r"'(?:[^\\'\n\r]|\\[\\\"'ntbr ]|\\[0-9]{3}|\\o[0-3][0
 _QUOTED_STRING = re.compile(r"\{[a-z_]*\|")
 
 
-class OCaml(Language):
-    name = "ml"
-    display_name = "OCaml"
-    aliases = ("ocaml",)
-    extensions = (".ml",)
-
-    source_license = "LGPL-2.1-only WITH OCaml-LGPL-linking-exception"
-
-    def system_sources(self) -> list[str]:
-        return existing(ask_toolchain("ocamlc", "-where"))
-    fence = "ocaml"
-    # MultiPL-E's, plus a top-level ";;"
-    stop_tokens = ("\n\n", "\n(*", "\ntype", "\nlet", "\n;;")
-    apt_packages = ("ocaml-nox",)
-    toolchain = ("ocamlc", "ocamlrun")
-    tree_sitter = "ocaml"
+class OCaml(Target):
+    name, display_name, aliases, extensions = "ml", "OCaml", ("ocaml",), (".ml",)
+    fence = tree_sitter = "ocaml"
+    apt_packages, toolchain = ("ocaml-nox",), ("ocamlc", "ocamlrun")
+    source_query, source_license = ("ocamlc", "-where"), "LGPL-2.1-only WITH OCaml-LGPL-linking-exception"
+    stop_tokens = ("\n\n", "\n(*", "\ntype", "\nlet", "\n;;")  # MultiPL-E's, plus a top-level ";;"
     # MultiPL-E's terms.csv row for OCaml
     doc_terms = {"array": "list", "arrays": "lists", "dictionary": "association list",
                  "dictionaries": "association lists", "True": "true", "False": "false"}
@@ -108,6 +106,19 @@ class OCaml(Language):
                            r"Error: This (?:variant |record )?(?:expression|pattern) .*type")
     memory_error_patterns = (r"exception Out_of_memory", r"(?i)\bout of memory\b")
 
+    unit, int_bounds, int_type = "()", (-(2**62), 2**62 - 1), "OCaml's 63-bit int"
+    escapes, code_escapes = {**C_ESCAPES, "\b": "\\b"}, control("\\{:03d}")
+    no_literal = "type {t} has no {lang} equivalent"
+    list_brackets, tuple_brackets = ("[", "; ", "]"), ("(", ", ", ")")
+    dict_brackets, entry_format = ("[", "; ", "]"), "({}, {})"
+    type_names = {"int": "int", "float": "float", "str": "string", "bool": "bool", "none": "unit", "union": "value",
+                  "any": "value"}
+    type_formats = {"list": "{0} list", "optional": "{0} option", "dict": "({0} * {1}) list"}
+    check_line, stub_format = "  __codebabel_check {i} ({call}) {expected};", "\n  {value}\n"
+    harness_tail = (f'  Stdlib.print_endline "{DONE_MARKER}"', "")
+    program_file, run_command = "main.ml", ("ocamlrun", "main.byte")
+    compile_command = ("ocamlc", "-o", "main.byte", "main.ml")
+
     def safe_name(self, name: str) -> str:
         # values start with a lowercase letter or _ in OCaml (HumanEval/84's N, /153's Strongest_Extension)
         name = name[:1].lower() + name[1:]
@@ -115,43 +126,15 @@ class OCaml(Language):
 
     # -- types ------------------------------------------------------------------------------------------------
     def type_name(self, t: Type) -> str:
-        k = t.kind
-        simple = {"int": "int", "float": "float", "str": "string", "bool": "bool", "none": "unit"}
-        if k in simple:
-            return simple[k]
-        if k == "list":
-            return f"{self._atom(t.elem)} list"
-        if k == "optional":
-            return f"{self._atom(t.elem)} option"
-        if k == "tuple":
-            return " * ".join(self._atom(a) for a in t.args)
-        if k == "dict":
-            return f"({self._atom(t.key)} * {self._atom(t.value)}) list"
-        if k in ("union", "any"):
-            return "value"
-        raise Untranslatable(f"type {t} has no OCaml equivalent")
+        return " * ".join(map(self.arg_type_name, t.args)) if t.kind == "tuple" else super().type_name(t)
 
-    def _atom(self, t: Type) -> str:
+    def arg_type_name(self, t: Type) -> str:
         name = self.type_name(t)
         return f"({name})" if t.kind == "tuple" else name
 
     def _ctor(self, t: Type) -> str:
         """The constructor of ``value`` for union member ``t`` (StringList for list[str])."""
-        k = t.kind
-        simple = {"int": "Int", "float": "Float", "str": "String", "bool": "Bool", "none": "Null"}
-        if k in simple:
-            return simple[k]
-        if k == "list":
-            return self._ctor(t.elem) + "List"
-        if k == "optional":
-            return self._ctor(t.elem) + "Option"
-        if k == "tuple":
-            return "".join(self._ctor(a) for a in t.args) + "Tuple"
-        if k == "dict":
-            return self._ctor(t.key) + self._ctor(t.value) + "Dict"
-        if k in ("union", "any"):
-            return "Value"
-        raise Untranslatable(f"type {t} has no OCaml equivalent")
+        return spell(t, _CTORS, _CTOR_FORMATS, None, lambda u: Untranslatable(f"type {u} has no OCaml equivalent"))
 
     def _variant(self, types: Sequence[Type]) -> list[tuple[str, Type]]:
         """The constructors of ``value`` (name, payload type) that ``types`` need; empty when none."""
@@ -188,16 +171,13 @@ class OCaml(Language):
     def call(self, name: str, args: Sequence[str]) -> str:
         return f"{name} {' '.join(args) or '()'}"
 
-    def stub(self, sig: Signature) -> str:
-        return f"\n  {self.default_literal(sig.returns)}\n"
-
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
+    def harness_start(self, sig: Signature) -> tuple[list[str], dict[str, str]]:
         r = sig.returns
-        parts = [_PRELUDE]
+        head = [_PRELUDE.rstrip("\n")]
         variant = self._variant([p.type for p in sig.params] + [r])  # the whole type the prompt declares
         if variant:
-            parts.append(self._value_functions(variant))
-        parts.append(
+            head.append(self._value_functions(variant))
+        head.append(
             f"let () =\n"
             f"  let __codebabel_eq : {self.type_name(r)} -> {self.type_name(r)} -> bool = {self._eq(r)} in\n"
             f"  let __codebabel_show : {self.type_name(r)} -> string = {self._show(r)} in\n"
@@ -206,10 +186,8 @@ class OCaml(Language):
             f'      Stdlib.prerr_endline ("{ASSERT_MARKER} test " ^ Stdlib.string_of_int i ^ ": got "\n'
             f'                            ^ __codebabel_show actual ^ ", expected " ^ __codebabel_show expected);\n'
             f"      Stdlib.exit 1\n"
-            f"    end in\n")
-        parts += [f"  __codebabel_check {i} ({call}) {expected};\n" for i, (call, expected) in enumerate(tests, 1)]
-        parts.append(f'  Stdlib.print_endline "{DONE_MARKER}"\n')
-        return "".join(parts)
+            f"    end in")
+        return head, {}
 
     def _value_functions(self, variant: list[tuple[str, Type]]) -> str:
         """Equality (floats within tolerance) and printing of the ``value`` variant."""
@@ -224,119 +202,35 @@ class OCaml(Language):
             show_cases.append(f'    | {name} x -> "{name} (" ^ {self._show(t)} x ^ ")"\n')
         return ("let rec __codebabel_veq (a : value) (b : value) : bool =\n  match a, b with\n"
                 + "".join(eq_cases) + "    | _ -> a = b\n"
-                + "and __codebabel_vshow (v : value) : string =\n  match v with\n" + "".join(show_cases))
+                + "and __codebabel_vshow (v : value) : string =\n  match v with\n" + "".join(show_cases)).rstrip("\n")
 
     def _eq(self, t: Type) -> str:
         """An OCaml function ``t -> t -> bool``: structural equality, floats within tolerance."""
-        k = t.kind
-        if k == "float":
-            return "__codebabel_feq"
-        if k in ("union", "any"):
-            return "__codebabel_veq"
-        if k == "list":
-            inner = self._eq(t.elem)
-            return "( = )" if inner == "( = )" else f"(__codebabel_leq {inner})"
-        if k == "optional":
-            inner = self._eq(t.elem)
-            return "( = )" if inner == "( = )" else f"(__codebabel_oeq {inner})"
-        if k == "tuple":
-            eqs = [self._eq(a) for a in t.args]
-            if all(e == "( = )" for e in eqs):
-                return "( = )"
-            xs = ", ".join(f"a{i}" for i in range(len(eqs)))
-            ys = ", ".join(f"b{i}" for i in range(len(eqs)))
-            return f"(fun ({xs}) ({ys}) -> " + " && ".join(f"{e} a{i} b{i}" for i, e in enumerate(eqs)) + ")"
-        if k == "dict":
-            return f"(__codebabel_deq {self._eq(Type('tuple', (t.key, t.value)))})"
-        return "( = )"
+        return spell(t, _EQ, _EQ_FORMATS)
 
     def _show(self, t: Type) -> str:
         """An OCaml function ``t -> string`` printing a value as an OCaml literal."""
-        k = t.kind
-        simple = {"int": "Stdlib.string_of_int", "float": '(Printf.sprintf "%.17g")', "str": '(Printf.sprintf "%S")',
-                  "bool": "Stdlib.string_of_bool", "none": '(fun () -> "()")', "union": "__codebabel_vshow",
-                  "any": "__codebabel_vshow"}
-        if k in simple:
-            return simple[k]
-        if k == "list":
-            return f"(__codebabel_lshow {self._show(t.elem)})"
-        if k == "optional":
-            return f"(__codebabel_oshow {self._show(t.elem)})"
-        if k == "tuple":
-            xs = ", ".join(f"a{i}" for i in range(len(t.args)))
-            body = ' ^ ", " ^ '.join(f"{self._show(a)} a{i}" for i, a in enumerate(t.args))
-            return f'(fun ({xs}) -> "(" ^ {body} ^ ")")'
-        if k == "dict":
-            return f"(__codebabel_lshow {self._show(Type('tuple', (t.key, t.value)))})"
-        raise Untranslatable(f"type {t} has no OCaml equivalent")
+        return spell(t, _SHOW, _SHOW_FORMATS, None, lambda u: Untranslatable(f"type {u} has no OCaml equivalent"))
 
-    def literal(self, value: Any, t: Type) -> str:
-        k = t.kind
-        if k == "any":
-            return self._any_literal(value)
-        if k == "unknown":
-            raise Untranslatable(f"type {t} has no OCaml equivalent")
-        if k == "union":
-            member = _exact_member(value, t) or union_member(value, t)
-            inner = self.literal(value, member)
-            return self._ctor(member) if member.kind == "none" else f"({self._ctor(member)} {inner})"
-        if k == "optional":
-            return "None" if value is None else f"(Some {self.literal(value, t.elem)})"
-        if k == "none":
-            return "()"
-        if k == "bool":
-            return "true" if value else "false"
-        if k == "int":
-            if not _MIN_INT <= value <= _MAX_INT:
-                raise Untranslatable(f"integer {value} does not fit OCaml's 63-bit int")
-            return f"({value})" if value < 0 else str(value)
-        if k == "float":
-            return _float(float(value))
-        if k == "str":
-            return _string(value)
-        if k == "list":
-            return "[" + "; ".join(self.literal(v, t.elem) for v in value) + "]"
-        if k == "tuple":
-            return "(" + ", ".join(self.literal(v, a) for v, a in zip(value, t.args, strict=True)) + ")"
-        if k == "dict":
-            return "[" + "; ".join(f"({self.literal(a, t.key)}, {self.literal(b, t.value)})"
-                                   for a, b in value.items()) + "]"
-        raise Untranslatable(f"type {t} has no OCaml equivalent")
+    def union_literal(self, value: Any, t: Type, ctx: Any) -> str:
+        member = kind_member(value, t)
+        inner = self.render(value, member, ctx)
+        return self._ctor(member) if member.kind == "none" else f"({self._ctor(member)} {inner})"
 
-    def _any_literal(self, value: Any) -> str:
+    def any_literal(self, value: Any, t: Type, ctx: Any) -> str:
         """A Python value of any type as a ``value`` (the constructors ``Any`` declares)."""
-        if value is None:
-            return "Null"
-        if isinstance(value, bool):
-            return f"(Bool {self.literal(value, Type('bool'))})"
-        if isinstance(value, int):
-            return f"(Int {self.literal(value, Type('int'))})"
-        if isinstance(value, float):
-            return f"(Float {_float(value)})"
-        if isinstance(value, str):
-            return f"(String {_string(value)})"
-        if isinstance(value, (list, tuple)):
-            ctor = "List" if isinstance(value, list) else "Tuple"
-            return f"({ctor} [" + "; ".join(self._any_literal(v) for v in value) + "])"
-        if isinstance(value, dict):
-            return "(Dict [" + "; ".join(f"({self._any_literal(a)}, {self._any_literal(b)})"
-                                         for a, b in value.items()) + "])"
-        raise Untranslatable(f"no OCaml value for {value!r}")
+        name, payload = _ANY_KINDS[dynamic_type(value).kind]
+        return name if value is None else f"({name} {self.render(value, payload, ctx)})"
 
-    # -- execution --------------------------------------------------------------------------------------------
-    def run_spec(self, program: str) -> RunSpec:
-        return RunSpec(files={"main.ml": program}, compile=["ocamlc", "-o", "main.byte", "main.ml"],
-                       run=["ocamlrun", "main.byte"])
+    def optional_literal(self, value: Any, t: Type, ctx: Any) -> str:
+        return "None" if value is None else f"(Some {self.render(value, t.elem, ctx)})"
 
+    def int_literal(self, value: int, ctx: Any) -> str:
+        lit = super().int_literal(value, ctx)
+        return f"({lit})" if value < 0 else lit
 
-def _exact_member(value: Any, t: Type) -> Type | None:
-    """The member of union ``t`` of the value's own Python type (so 1 stays Int where Float is listed too)."""
-    kind = {bool: "bool", int: "int", float: "float", str: "str", list: "list", tuple: "tuple",
-            dict: "dict"}.get(type(value))
-    for m in t.args:
-        if m.kind == kind and conforms(value, m):
-            return m
-    return None
+    def float_literal(self, value: float, ctx: Any) -> str:
+        return _float(float(value))
 
 
 def _float(v: float) -> str:
@@ -346,21 +240,6 @@ def _float(v: float) -> str:
     if "." not in r and "e" not in r:
         r += ".0"
     return f"({r})" if r.startswith("-") else r
-
-
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b"}
-
-
-def _string(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\{ord(ch):03d}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
 
 
 def _doc_comment(lines: Sequence[str]) -> str:

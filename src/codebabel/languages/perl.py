@@ -31,20 +31,8 @@ unterminated strings and unbalanced brackets are syntax errors; anything else it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from codebabel.languages.base import (
-    ASSERT_MARKER,
-    DONE_MARKER,
-    FLOAT_TOLERANCE,
-    Language,
-    RunSpec,
-    Signature,
-    ask_toolchain,
-    existing,
-)
-from codebabel.languages.types import Type, Untranslatable
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Signature
+from codebabel.languages.render import C_ESCAPES, Target, spell
 
 _HARNESS = f"""use Scalar::Util ();
 
@@ -110,52 +98,21 @@ sub __codebabel_check {{
 }}
 """
 
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "$": "\\$", "@": "\\@", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-_INT64 = 2**63
+#: the return type as the Perl value the harness's __codebabel_eq reads (unions and Any: "any")
+_SPEC = {"int": '"int"', "float": '"float"', "str": '"str"', "bool": '"bool"', "none": '"none"', "union": '"any"',
+         "any": '"any"', "unknown": '"any"'}
+_SPEC_FORMATS = {"list": '["list", {0}]', "optional": '["optional", {0}]', "tuple": '["tuple", {args}]',
+                 "dict": '["dict", {args}]'}
 
 
-def _string(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) >= 0x7F:
-            out.append(f"\\x{{{ord(ch):x}}}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _type_spec(t: Type) -> str:
-    """The return type as the Perl value the harness's __codebabel_eq reads."""
-    k = t.kind
-    if k in ("int", "float", "str", "bool", "none"):
-        return f'"{k}"'
-    if k in ("list", "optional"):
-        return f'["{k}", {_type_spec(t.elem)}]'
-    if k in ("tuple", "dict"):
-        return f'["{k}", ' + ", ".join(_type_spec(a) for a in t.args) + "]"
-    return '"any"'  # union, any
-
-
-class Perl(Language):
-    name = "pl"
-    display_name = "Perl"
-    aliases = ("perl",)
-    extensions = (".pl", ".pm")
-
+class Perl(Target):
+    name, display_name, aliases, extensions = "pl", "Perl", ("perl",), (".pl", ".pm")
+    fence = tree_sitter = "perl"
+    apt_packages = toolchain = ("perl",)
+    source_query = ("perl", "-e", "print join(chr(10), grep { m{^/} } @INC)")
     source_license = "Artistic-1.0-Perl OR GPL-1.0-or-later"
-
-    def system_sources(self) -> list[str]:
-        inc = ask_toolchain("perl", "-e", "print join(chr(10), grep { m{^/} } @INC)")
-        return existing(*(inc or "").splitlines())
-    fence = "perl"
-    # MultiPL-E's humaneval_to_pl.py
+    # MultiPL-E's humaneval_to_pl.py, and its terms.csv row for Perl
     stop_tokens = ("\nsub", "\n#", "\n\n")
-    apt_packages = ("perl",)
-    toolchain = ("perl",)
-    tree_sitter = "perl"
-    # MultiPL-E's terms.csv row for Perl
     doc_terms = {"list": "array", "lists": "arrays", "tuple": "array", "tuples": "arrays", "dictionary": "hash",
                  "dictionaries": "hashes", "None": "undef", "True": "1", "False": "''"}
     # $a and $b are sort's variables (see the module docstring); the rest cannot name a sub. Quote-like
@@ -172,44 +129,20 @@ class Perl(Language):
                              r"^Illegal declaration of ")
     memory_error_patterns = (r"^Out of memory", r"^panic: .*(?:malloc|realloc|memory)")
 
-    # -- translation ------------------------------------------------------------------------------------------
+    # dynamically typed: rendered by the value's own Python type, as in MultiPL-E; keys are strings in Perl (an
+    # int key is written as a number, which Perl stringifies the same way)
+    by_value, null, true, false, entry_format = True, "undef", "1", '""', "{} => {}"
+    int_bounds, int_type = (1 - 2**63, 2**63 - 1), "Perl's 64-bit integers"
+    escapes = {**C_ESCAPES, "$": "\\$", "@": "\\@"}
+    code_escapes = ((0, 0x20, "\\x{{{:x}}}"), (0x7F, 0x110000, "\\x{{{:x}}}"))
+    check_line = "__codebabel_check({i}, scalar({call}), {expected}, {spec});"
+    harness_tail, stub_format = (f'print "{DONE_MARKER}\\n";',), "    return {value};\n}}\n"
+    program_file, compile_command, run_command = "main.pl", ("perl", "-c", "main.pl"), ("perl", "main.pl")
+
     def prompt(self, sig: Signature) -> str:
         params = ", ".join(f"${p.name}" for p in sig.params)
         unpack = f"    my({params}) = @_;\n" if sig.params else ""
         return f"{self.comment(sig.doc, '#')}sub {sig.name} {{\n{unpack}"
 
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        spec = _type_spec(sig.returns)
-        lines = [_HARNESS]
-        lines += [f"__codebabel_check({i}, scalar({call}), {expected}, {spec});"
-                  for i, (call, expected) in enumerate(tests, 1)]
-        lines.append(f'print "{DONE_MARKER}\\n";')
-        return "\n".join(lines)
-
-    def stub(self, sig: Signature) -> str:
-        return f"    return {self.default_literal(sig.returns)};\n}}\n"
-
-    def literal(self, value: Any, t: Type) -> str:
-        # dynamically typed: rendered by the value's own Python type, as in MultiPL-E
-        if value is None:
-            return "undef"
-        if isinstance(value, bool):
-            return "1" if value else '""'
-        if isinstance(value, int):
-            if not -_INT64 < value < _INT64:
-                raise Untranslatable(f"integer {value} does not fit Perl's 64-bit integers")
-            return str(value)
-        if isinstance(value, float):
-            return repr(value)
-        if isinstance(value, str):
-            return _string(value)
-        if isinstance(value, (list, tuple)):
-            return "[" + ", ".join(self.literal(v, t) for v in value) + "]"
-        if isinstance(value, dict):
-            # keys are strings in Perl; an int key is written as a number, which Perl stringifies the same way
-            return "{" + ", ".join(f"{self.literal(k, t)} => {self.literal(v, t)}" for k, v in value.items()) + "}"
-        raise TypeError(f"no Perl literal for {value!r}")
-
-    # -- execution --------------------------------------------------------------------------------------------
-    def run_spec(self, program: str) -> RunSpec:
-        return RunSpec(files={"main.pl": program}, compile=["perl", "-c", "main.pl"], run=["perl", "main.pl"])
+    def harness_start(self, sig: Signature) -> tuple[list[str], dict[str, str]]:
+        return [_HARNESS], {"spec": spell(sig.returns, _SPEC, _SPEC_FORMATS)}

@@ -8,19 +8,8 @@ order, everything else with ``===``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from codebabel.languages.base import (
-    ASSERT_MARKER,
-    DONE_MARKER,
-    FLOAT_TOLERANCE,
-    Language,
-    RunSpec,
-    Signature,
-    existing,
-)
-from codebabel.languages.types import Type, Untranslatable
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Param
+from codebabel.languages.render import C_ESCAPES, Target, control
 
 _HARNESS = f"""function __codebabel_eq($a, $b) {{
     if ((is_int($a) || is_float($a)) && (is_int($b) || is_float($b))) {{
@@ -60,23 +49,12 @@ function __codebabel_check($ok, $i) {{
 #: errors and warnings go to stderr, once (the CLI default logs them there and may also display them)
 _INI = ("-d", "display_errors=stderr", "-d", "log_errors=0")
 
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "$": "\\$", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\v": "\\v",
-            "\f": "\\f", "\x1b": "\\e"}
 
-
-class PHP(Language):
-    name = "php"
-    display_name = "PHP"
-    aliases = ()
-    extensions = (".php",)
-
-    def system_sources(self) -> list[str]:
-        return existing("/usr/share/php")
-    fence = "php"
+class PHP(Target):
+    name, display_name, extensions = "php", "PHP", (".php",)
+    fence = tree_sitter = "php"
+    apt_packages, toolchain, source_dirs = ("php-cli",), ("php",), ("/usr/share/php",)
     stop_tokens = ("\nfunction", "\n?>", "\n//", "\n#")
-    apt_packages = ("php-cli",)
-    toolchain = ("php",)
-    tree_sitter = "php"
     doc_terms = {"list": "array", "lists": "arrays", "dictionary": "associative array",
                  "dictionaries": "associative arrays", "tuple": "array", "tuples": "arrays", "None": "null",
                  "True": "true", "False": "false"}
@@ -100,51 +78,25 @@ class PHP(Language):
     syntax_error_patterns = (r"^(?:PHP )?Parse error: ",)
     memory_error_patterns = (r"Allowed memory size of \d+ bytes exhausted", r"^(?:PHP )?Fatal error: +Out of memory")
 
+    # dynamically typed: a value renders by its own Python type (an int stays an int where the function's type
+    # is float), as the Python tests passed it; lists, tuples and dicts are all arrays
+    by_value, int_bounds, int_type = True, (1 - 2**63, 2**63 - 1), "PHP's 64-bit int"
+    # other characters as UTF-8, the source file's encoding
+    escapes = {**C_ESCAPES, "$": "\\$", "\v": "\\v", "\f": "\\f", "\x1b": "\\e"}
+    code_escapes, entry_format = control("\\x{:02x}"), "{} => {}"
+    list_brackets = dict_brackets = ("array(", ", ", ")")
+    prompt_format = "<?php\n{doc}function {name}({params}) {{\n"
+    harness_head, harness_tail = (_HARNESS,), (f'echo "{DONE_MARKER}\\n";',)
+    check_line, stub_format = "__codebabel_check(__codebabel_eq({call}, {expected}), {i});", "    return {value};\n}}\n"
+    # php -l parses (and finds compile-time errors such as redeclared functions) without running
+    program_file, compile_command = "main.php", ("php", *_INI, "-l", "main.php")
+    run_command = ("php", *_INI, "-d", "memory_limit=1024M", "main.php")
+
     def safe_name(self, name: str) -> str:
         return f"{name}_" if name.lower() in self.reserved else name
 
-    # -- translation ------------------------------------------------------------------------------------------
-    def prompt(self, sig: Signature) -> str:
-        params = ", ".join(f"${_param(p.name, self.reserved)}" for p in sig.params)
-        return f"<?php\n{self.comment(sig.doc, '//')}function {sig.name}({params}) {{\n"
-
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        lines = [_HARNESS]
-        lines += [f"__codebabel_check(__codebabel_eq({call}, {expected}), {i});"
-                  for i, (call, expected) in enumerate(tests, 1)]
-        lines.append(f'echo "{DONE_MARKER}\\n";')
-        return "\n".join(lines)
-
-    def stub(self, sig: Signature) -> str:
-        return f"    return {self.default_literal(sig.returns)};\n}}\n"
-
-    def literal(self, value: Any, t: Type) -> str:
-        # dynamically typed: a value renders by its own Python type (an int stays an int where the
-        # function's type is float), as the Python tests passed it
-        if value is None:
-            return "null"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            if not -2**63 < value < 2**63:
-                raise Untranslatable(f"integer {value} does not fit PHP's 64-bit int")
-            return str(value)
-        if isinstance(value, float):
-            return repr(value)
-        if isinstance(value, str):
-            return _string(value)
-        if isinstance(value, (list, tuple)):
-            return "array(" + ", ".join(self.literal(v, t) for v in value) + ")"
-        if isinstance(value, dict):
-            return "array(" + ", ".join(f"{self.literal(k, t)} => {self.literal(v, t)}"
-                                        for k, v in value.items()) + ")"
-        raise Untranslatable(f"no PHP literal for {value!r}")
-
-    # -- execution --------------------------------------------------------------------------------------------
-    def run_spec(self, program: str) -> RunSpec:
-        # php -l parses (and finds compile-time errors such as redeclared functions) without running
-        return RunSpec(files={"main.php": program}, compile=["php", *_INI, "-l", "main.php"],
-                       run=["php", *_INI, "-d", "memory_limit=1024M", "main.php"])
+    def param(self, p: Param) -> str:
+        return f"${_param(p.name, self.reserved)}"
 
 
 def _param(name: str, reserved: frozenset[str]) -> str:
@@ -152,15 +104,3 @@ def _param(name: str, reserved: frozenset[str]) -> str:
     ``$``-prefixed parameter may be any name except ``$this``, and calls pass arguments by position."""
     base = name[:-1] if name.endswith("_") and name[:-1].lower() in reserved else name
     return name if base == "this" else base
-
-
-def _string(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)  # other characters as UTF-8, the source file's encoding
-    return '"' + "".join(out) + '"'

@@ -15,22 +15,15 @@ _SYNTAX = {"SyntaxError", "IndentationError", "TabError"}
 
 
 class Python(Language):
-    name = "py"
-    display_name = "Python"
-    aliases = ("python", "python3")
-    extensions = (".py",)
-
-    source_excludes = ("site-packages", "dist-packages", "__pycache__")
-
-    source_license = "PSF-2.0"
+    name, display_name, aliases, extensions = "py", "Python", ("python", "python3"), (".py",)
+    fence, apt_packages = "python", ("python3",)
+    stop_tokens = ("\ndef", "\n#", "\nif", "\nclass", "\nprint(", "\nif __name__")
+    source_excludes, source_license = ("site-packages", "dist-packages", "__pycache__"), "PSF-2.0"
 
     def system_sources(self) -> list[str]:
         import sysconfig
 
         return existing(sysconfig.get_paths()["stdlib"])
-    fence = "python"
-    stop_tokens = ("\ndef", "\n#", "\nif", "\nclass", "\nprint(", "\nif __name__")
-    apt_packages = ("python3",)
 
     def __init__(self) -> None:
         # The real binary, not a pyenv/venv shim (a shell script, slow and invisible inside the sandbox).

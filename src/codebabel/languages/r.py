@@ -18,11 +18,12 @@ a parse error is reported with its own line and becomes ``syntax_error``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Language, RunSpec, Signature
-from codebabel.languages.types import Type, Untranslatable
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE
+from codebabel.languages.render import Target, control
+from codebabel.languages.types import Type
 
 #: printed (to stderr) by the run step's bootstrap when main.R does not parse
 PARSE_ERROR = "codebabel: R parse error:"
@@ -72,36 +73,11 @@ _EQ = f""".__codebabel_eq <- function(a, b) {{
 _MODES = {bool: "logical", int: "numeric", float: "numeric", str: "character"}
 
 
-def _r_string(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 32 or ord(ch) == 127:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) > 126:
-            out.append(f"\\u{{{ord(ch):x}}}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-class R(Language):
-    name = "r"
-    display_name = "R"
-    aliases = ()
-    extensions = (".r", ".R")
-    fence = "r"
+class R(Target):
+    name, display_name, extensions = "r", "R", (".r", ".R")
+    fence = tree_sitter = "r"
+    apt_packages, toolchain = ("r-base-core",), ("Rscript",)
     stop_tokens = ("\n#", "\n```")
-    apt_packages = ("r-base-core",)
-    toolchain = ("Rscript",)
-    tree_sitter = "r"
     # MultiPL-E's terms.csv row for R
     doc_terms = {"array": "vector", "arrays": "vectors", "tuple": "list", "tuples": "lists",
                  "dictionary": "named list", "dictionaries": "named lists",
@@ -115,44 +91,22 @@ class R(Language):
     memory_error_patterns = (r"cannot allocate vector of size", r"vector memory (?:exhausted|limit)",
                              r"cannot allocate memory block")
 
-    # -- translation ------------------------------------------------------------------------------------------
-    def prompt(self, sig: Signature) -> str:
-        params = ", ".join(p.name for p in sig.params)
-        return f"{self.comment(sig.doc, '#')}{sig.name} <- function({params}) {{\n"
+    # dynamically typed: rendered by the value's own Python type, as MultiPL-E does
+    by_value, null, true, false = True, "NULL", "TRUE", "FALSE"
+    code_escapes = (*control("\\x{:02x}"), (0x80, 0x110000, "\\u{{{:x}}}"))
+    dict_brackets, entry_format = ("list(", ", ", ")"), "{} = {}"
+    prompt_format, comment_prefix = "{doc}{name} <- function({params}) {{\n", "#"
+    harness_head, harness_tail = (_EQ,), (f'cat("{DONE_MARKER}\\n")',)
+    check_line, stub_format = ".__codebabel_check({i}, {call}, {expected})", "  return({value})\n}}\n"
+    # --vanilla: no site/user profiles or saved workspace; only base, utils and stats attached (methods,
+    # graphics, grDevices and datasets would double start-up, ~0.13 s -> ~0.25 s; `pkg::f` still works)
+    program_file = "main.R"
+    run_command = ("Rscript", "--vanilla", "--default-packages=base,utils,stats", "-e", _BOOTSTRAP)
 
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        lines = [_EQ]
-        lines += [f".__codebabel_check({i}, {call}, {expected})" for i, (call, expected) in enumerate(tests, 1)]
-        lines.append(f'cat("{DONE_MARKER}\\n")')
-        return "\n".join(lines)
+    def list_literal(self, items: Iterator[str], value: Any, t: Type, ctx: Any) -> str:
+        body = ", ".join(items)
+        modes = {_MODES.get(type(v)) for v in value}
+        return f"c({body})" if len(modes) <= 1 and None not in modes else f"list({body})"
 
-    def stub(self, sig: Signature) -> str:
-        return f"  return({self.default_literal(sig.returns)})\n}}\n"
-
-    def literal(self, value: Any, t: Type) -> str:
-        # dynamically typed: rendered by the value's own Python type, as MultiPL-E does
-        if value is None:
-            return "NULL"
-        if isinstance(value, bool):
-            return "TRUE" if value else "FALSE"
-        if isinstance(value, int):
-            return str(value)
-        if isinstance(value, float):
-            return repr(value)
-        if isinstance(value, str):
-            return _r_string(value)
-        if isinstance(value, (list, tuple)):
-            items = ", ".join(self.literal(v, t) for v in value)
-            modes = {_MODES.get(type(v)) for v in value}
-            atomic = len(modes) <= 1 and None not in modes
-            return f"c({items})" if atomic else f"list({items})"
-        if isinstance(value, dict):
-            return "list(" + ", ".join(f"{_r_string(str(k))} = {self.literal(v, t)}" for k, v in value.items()) + ")"
-        raise Untranslatable(f"no R literal for a value of Python type {type(value).__name__}")
-
-    # -- execution --------------------------------------------------------------------------------------------
-    def run_spec(self, program: str) -> RunSpec:
-        # --vanilla: no site/user profiles or saved workspace; only base, utils and stats attached (methods,
-        # graphics, grDevices and datasets would double start-up, ~0.13 s -> ~0.25 s; `pkg::f` still works)
-        return RunSpec(files={"main.R": program},
-                       run=["Rscript", "--vanilla", "--default-packages=base,utils,stats", "-e", _BOOTSTRAP])
+    def key_literal(self, key: Any, t: Type, ctx: Any) -> str:
+        return self.string_literal(str(key), ctx)

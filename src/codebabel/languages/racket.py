@@ -20,23 +20,14 @@ runs, are compile errors.
 
 from __future__ import annotations
 
-import re
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from codebabel.execute.sandbox import ExecResult
 from codebabel.execute.status import Status
-from codebabel.languages.base import (
-    ASSERT_MARKER,
-    DONE_MARKER,
-    FLOAT_TOLERANCE,
-    Language,
-    RunSpec,
-    Signature,
-    ask_toolchain,
-    existing,
-)
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, matches
+from codebabel.languages.render import Target, control
 from codebabel.languages.types import Type
 
 _HARNESS = f"""(define (__codebabel-eq a b)
@@ -55,37 +46,14 @@ _HARNESS = f"""(define (__codebabel-eq a b)
     (exit 1)))
 """
 
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
-
-def _string(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-class Racket(Language):
-    name = "rkt"
-    display_name = "Racket"
-    aliases = ("racket",)
-    extensions = (".rkt",)
-
-    source_license = "MIT OR Apache-2.0"
-
-    def system_sources(self) -> list[str]:
-        return existing(ask_toolchain("racket", "-e", "(display (find-system-path 'collects-dir))"),
-                        "/usr/share/racket/collects", "/usr/share/racket/pkgs")
-    fence = "racket"
+class Racket(Target):
+    name, display_name, aliases, extensions = "rkt", "Racket", ("racket",), (".rkt",)
+    fence = tree_sitter = "racket"
+    apt_packages = toolchain = ("racket",)
+    source_query = ("racket", "-e", "(display (find-system-path 'collects-dir))")
+    source_dirs, source_license = ("/usr/share/racket/collects", "/usr/share/racket/pkgs"), "MIT OR Apache-2.0"
     stop_tokens = ("\n(define ", "\n#|", "\n;", "\n(")
-    apt_packages = ("racket",)
-    toolchain = ("racket",)
-    tree_sitter = "racket"
     # MultiPL-E's terms.csv row for Racket
     doc_terms = {"array": "list", "arrays": "lists", "tuple": "list", "tuples": "lists",
                  "dictionary": "hash", "dictionaries": "hashes", "None": "#f", "True": "#t", "False": "#f"}
@@ -104,64 +72,32 @@ class Racket(Language):
                               r"not at module level", r"#%app: missing procedure expression")
     memory_error_patterns = (r"^out of memory", r"memory limit exceeded")
 
-    # -- translation ------------------------------------------------------------------------------------------
-    def prompt(self, sig: Signature) -> str:
-        params = "".join(f" {p.name}" for p in sig.params)
-        return f"#lang racket\n\n{self.comment(sig.doc, ';;')}(define ({sig.name}{params})\n"
+    # dynamically typed: rendered by the value's own Python type, as in MultiPL-E
+    by_value, null, true, false, code_escapes = True, "#f", "#t", "#f", control("\\u{:04x}")
+    list_brackets, dict_brackets, entry_format = ("(list", "", ")"), ("(hash", "", ")"), " {} {}"
+    prompt_format, comment_prefix = "#lang racket\n\n{doc}(define ({name}{params})\n", ";;"
+    param_format, param_separator = " {name}", ""
+    harness_head, harness_tail = (_HARNESS,), (f'(displayln "{DONE_MARKER}")',)
+    check_line, stub_format = "(__codebabel-check {i} {call} {expected})", "  {value})\n"
+    program_file, run_command = "main.rkt", ("racket", "main.rkt")
+
+    def list_literal(self, items: Iterator[str], value: Any, t: Type, ctx: Any) -> str:
+        return super().list_literal((f" {x}" for x in items), value, t, ctx)  # (list), (list 1 2)
 
     def call(self, name: str, args: Sequence[str]) -> str:
         return "(" + " ".join([name, *args]) + ")"
 
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        lines = [_HARNESS]
-        lines += [f"(__codebabel-check {i} {call} {expected})" for i, (call, expected) in enumerate(tests, 1)]
-        lines.append(f'(displayln "{DONE_MARKER}")')
-        return "\n".join(lines)
-
-    def stub(self, sig: Signature) -> str:
-        return f"  {self.default_literal(sig.returns)})\n"
-
-    def literal(self, value: Any, t: Type) -> str:
-        # dynamically typed: rendered by the value's own Python type, as in MultiPL-E
-        if value is None:
-            return "#f"
-        if isinstance(value, bool):
-            return "#t" if value else "#f"
-        if isinstance(value, int):
-            return str(value)
-        if isinstance(value, float):
-            return repr(value)
-        if isinstance(value, str):
-            return _string(value)
-        if isinstance(value, (list, tuple)):
-            return "(list" + "".join(" " + self.literal(v, t) for v in value) + ")"
-        if isinstance(value, dict):
-            return "(hash" + "".join(f" {self.literal(k, t)} {self.literal(v, t)}" for k, v in value.items()) + ")"
-        raise TypeError(f"no Racket literal for {value!r}")
-
-    # -- execution --------------------------------------------------------------------------------------------
-    def run_spec(self, program: str) -> RunSpec:
-        return RunSpec(files={"main.rkt": program}, run=["racket", "main.rkt"])
-
     def classify(self, result: ExecResult) -> Status:
         # Racket CS reports an exhausted address space as "out of memory" and aborts (SIGABRT)
-        if result.signal == signal.SIGABRT and _matches(self.memory_error_patterns, result.stderr):
+        if result.signal == signal.SIGABRT and matches(self.memory_error_patterns, result.stderr):
             return Status.MEMORY_LIMIT
-        common = self.common_status(result)
-        if common is not None:
-            return common
-        if result.returncode == 0 and DONE_MARKER in result.stdout:
-            return Status.OK
-        if ASSERT_MARKER in result.stderr:
-            return Status.ASSERTION_FAILED
-        if _matches(self.memory_error_patterns, result.stderr):
+        status = self.marker_status(result)
+        if status is not None:
+            return status
+        if matches(self.memory_error_patterns, result.stderr):
             return Status.MEMORY_LIMIT
-        if _matches(self.syntax_error_patterns, result.stderr):
+        if matches(self.syntax_error_patterns, result.stderr):
             return Status.SYNTAX_ERROR
-        if _matches(self.compile_error_patterns, result.stderr):
+        if matches(self.compile_error_patterns, result.stderr):
             return Status.COMPILE_ERROR
         return Status.RUNTIME_ERROR
-
-
-def _matches(patterns: Sequence[str], text: str) -> bool:
-    return any(re.search(p, text, re.MULTILINE) for p in patterns)

@@ -21,21 +21,10 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Sequence
 from functools import cache
-from typing import Any
 
-from codebabel.languages.base import (
-    ASSERT_MARKER,
-    DONE_MARKER,
-    FLOAT_TOLERANCE,
-    Language,
-    RunSpec,
-    Signature,
-    ask_toolchain,
-    existing,
-)
-from codebabel.languages.types import Type
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Param, RunSpec
+from codebabel.languages.render import C_ESCAPES, Target, control
 
 _HARNESS = f"""def __codebabel_eq(a, b)
   if a.is_a?(Numeric) && b.is_a?(Numeric)
@@ -56,22 +45,8 @@ def __codebabel_check(i, got, expected)
 end
 """
 
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "#": "\\#", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
 #: bundled gems (installed with Ruby, but loaded through RubyGems) put on the load path of every program
 _BUNDLED_GEMS = ("prime", "matrix")
-
-
-def _string(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
 
 
 @cache
@@ -85,23 +60,13 @@ def _bundled_gem_dirs() -> tuple[str, ...]:
     return tuple(d for d in dirs if d.startswith("/usr/"))
 
 
-class Ruby(Language):
-    name = "rb"
-    display_name = "Ruby"
-    aliases = ("ruby",)
-    extensions = (".rb",)
-
-    source_license = "Ruby OR BSD-2-Clause"
-
-    def system_sources(self) -> list[str]:
-        return existing(ask_toolchain("ruby", "-e", "print RbConfig::CONFIG['rubylibdir']"))
-    fence = "ruby"
-    # MultiPL-E's humaneval_to_rb.py
+class Ruby(Target):
+    name, display_name, aliases, extensions = "rb", "Ruby", ("ruby",), (".rb",)
+    fence = tree_sitter = "ruby"
+    apt_packages = toolchain = ("ruby",)
+    source_query, source_license = ("ruby", "-e", "print RbConfig::CONFIG['rubylibdir']"), "Ruby OR BSD-2-Clause"
+    # MultiPL-E's humaneval_to_rb.py, and its terms.csv row for Ruby
     stop_tokens = ("\nclass", "\ndef", "\n#", "\n\n")
-    apt_packages = ("ruby",)
-    toolchain = ("ruby",)
-    tree_sitter = "ruby"
-    # MultiPL-E's terms.csv row for Ruby
     doc_terms = {"list": "array", "lists": "arrays", "tuple": "array", "tuples": "arrays",
                  "dictionary": "hash", "dictionaries": "hashes", "None": "nil", "True": "true", "False": "false"}
     reserved = frozenset({"BEGIN", "END", "alias", "and", "begin", "break", "case", "class", "def", "defined?",
@@ -114,39 +79,16 @@ class Ruby(Language):
     syntax_error_patterns = (r"^main\.rb:\d+: (?!warning:)", r"\(SyntaxError\)$")
     memory_error_patterns = (r"failed to allocate memory", r"\(NoMemoryError\)")
 
-    # -- translation ------------------------------------------------------------------------------------------
-    def prompt(self, sig: Signature) -> str:
-        params = ", ".join(self.safe_name(_local(p.name)) for p in sig.params)
-        return f"{self.comment(sig.doc, '#')}def {sig.name}({params})\n"
+    # dynamically typed: rendered by the value's own Python type, as in MultiPL-E
+    by_value, null, entry_format = True, "nil", "{} => {}"
+    escapes, code_escapes = {**C_ESCAPES, "#": "\\#"}, control("\\x{:02x}")
+    harness_head, harness_tail = (_HARNESS,), (f'$stdout.puts("{DONE_MARKER}")',)
+    check_line, stub_format = "__codebabel_check({i}, {call}, {expected})", "  return {value}\nend\n"
+    prompt_format, comment_prefix = "{doc}def {name}({params})\n", "#"
 
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        lines = [_HARNESS]
-        lines += [f"__codebabel_check({i}, {call}, {expected})" for i, (call, expected) in enumerate(tests, 1)]
-        lines.append(f'$stdout.puts("{DONE_MARKER}")')
-        return "\n".join(lines)
+    def param(self, p: Param) -> str:
+        return self.safe_name(_local(p.name))
 
-    def stub(self, sig: Signature) -> str:
-        return f"  return {self.default_literal(sig.returns)}\nend\n"
-
-    def literal(self, value: Any, t: Type) -> str:
-        # dynamically typed: rendered by the value's own Python type, as in MultiPL-E
-        if value is None:
-            return "nil"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return str(value)
-        if isinstance(value, float):
-            return repr(value)
-        if isinstance(value, str):
-            return _string(value)
-        if isinstance(value, (list, tuple)):
-            return "[" + ", ".join(self.literal(v, t) for v in value) + "]"
-        if isinstance(value, dict):
-            return "{" + ", ".join(f"{self.literal(k, t)} => {self.literal(v, t)}" for k, v in value.items()) + "}"
-        raise TypeError(f"no Ruby literal for {value!r}")
-
-    # -- execution --------------------------------------------------------------------------------------------
     def run_spec(self, program: str) -> RunSpec:
         includes = [f"-I{d}" for d in _bundled_gem_dirs()]
         return RunSpec(files={"main.rb": program}, compile=["ruby", "--disable-gems", "-c", "main.rb"],

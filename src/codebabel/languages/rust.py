@@ -19,28 +19,17 @@ Debian's ``rustc`` (``apt-get install rustc``) is used as it is.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from codebabel.execute.sandbox import ExecResult
-from codebabel.execute.status import Status
-from codebabel.languages.base import (
-    ASSERT_MARKER,
-    DONE_MARKER,
-    FLOAT_TOLERANCE,
-    Language,
-    RunSpec,
-    Signature,
-    ask_toolchain,
-    existing,
-)
-from codebabel.languages.types import INT, Type, Untranslatable, of_value, union_member
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, RunSpec, Signature
+from codebabel.languages.render import C_ESCAPES, INT64, Target, control, own_type, paren_tuple, value_member
+from codebabel.languages.types import INT, Type, Untranslatable
 
-_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+_I64_MIN = -(2**63)
 _ANY = "Box<dyn std::any::Any>"
 
 #: enum variant names of union members, and their order in an enum (a union's members are sorted by it, so
@@ -49,42 +38,35 @@ _VARIANTS = {"int": "Int", "float": "Float", "str": "Str", "bool": "Bool", "list
              "tuple": "Tuple", "optional": "Option"}
 _ORDER = list(_VARIANTS)
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
 
-_HELPERS = f"""trait CodebabelEq {{
-    fn codebabel_eq(&self, other: &Self) -> bool;
-}}
-impl CodebabelEq for isize {{
-    fn codebabel_eq(&self, other: &Self) -> bool {{ self == other }}
-}}
-impl CodebabelEq for f64 {{
-    fn codebabel_eq(&self, other: &Self) -> bool {{ self == other || (self - other).abs() < {FLOAT_TOLERANCE} }}
-}}
-impl CodebabelEq for bool {{
-    fn codebabel_eq(&self, other: &Self) -> bool {{ self == other }}
-}}
-impl CodebabelEq for String {{
-    fn codebabel_eq(&self, other: &Self) -> bool {{ self == other }}
-}}
-impl<T: CodebabelEq> CodebabelEq for Vec<T> {{
-    fn codebabel_eq(&self, other: &Self) -> bool {{
+def _impl(target: str, body: str) -> str:
+    """``impl<...> CodebabelEq for <target>`` whose one-line method returns ``body``."""
+    return f"impl{target} {{\n    fn codebabel_eq(&self, other: &Self) -> bool {{ {body} }}\n}}\n"
+
+
+_SCALAR_EQ = {"isize": "self == other", "f64": f"self == other || (self - other).abs() < {FLOAT_TOLERANCE}",
+              "bool": "self == other", "String": "self == other"}
+_HELPERS = "trait CodebabelEq {\n    fn codebabel_eq(&self, other: &Self) -> bool;\n}\n" + "".join(
+    _impl(f" CodebabelEq for {t}", body) for t, body in _SCALAR_EQ.items()) + """\
+impl<T: CodebabelEq> CodebabelEq for Vec<T> {
+    fn codebabel_eq(&self, other: &Self) -> bool {
         self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a.codebabel_eq(b))
-    }}
-}}
-impl<T: CodebabelEq> CodebabelEq for Option<T> {{
-    fn codebabel_eq(&self, other: &Self) -> bool {{
-        match (self, other) {{
+    }
+}
+impl<T: CodebabelEq> CodebabelEq for Option<T> {
+    fn codebabel_eq(&self, other: &Self) -> bool {
+        match (self, other) {
             (Some(a), Some(b)) => a.codebabel_eq(b),
             (None, None) => true,
             _ => false,
-        }}
-    }}
-}}
-impl<K: std::hash::Hash + Eq, V: CodebabelEq> CodebabelEq for std::collections::HashMap<K, V> {{
-    fn codebabel_eq(&self, other: &Self) -> bool {{
+        }
+    }
+}
+impl<K: std::hash::Hash + Eq, V: CodebabelEq> CodebabelEq for std::collections::HashMap<K, V> {
+    fn codebabel_eq(&self, other: &Self) -> bool {
         self.len() == other.len() && self.iter().all(|(k, v)| other.get(k).map_or(false, |w| v.codebabel_eq(w)))
-    }}
-}}
+    }
+}
 """
 
 _CHECK = f"""fn codebabel_check(ok: bool, test: usize) {{
@@ -94,28 +76,6 @@ _CHECK = f"""fn codebabel_check(ok: bool, test: usize) {{
     }}
 }}
 """
-
-
-
-def string_literal(s: str) -> str:
-    out = []
-    for ch in s:
-        code = ord(ch)
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\u{{{code:x}}}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def int_literal(v: int) -> str:
-    if not _I64_MIN <= v <= _I64_MAX:
-        raise Untranslatable(f"integer {v} does not fit a 64-bit isize")
-    if v == _I64_MIN:
-        return f"({v + 1} - 1)"
-    return str(v)
 
 
 def members(t: Type) -> list[Type]:
@@ -144,33 +104,6 @@ def enum_name(t: Type) -> str:
     return "Or".join(variant_names(t))
 
 
-def value_member(v: Any, t: Type) -> Type:
-    """The union member a value is rendered as: the one of its own Python type where the union has it (an
-    int stays an int where the union also holds float), else the first that fits."""
-    own = of_value(v)
-    return own if own in t.args else union_member(v, t)
-
-
-def any_type(v: Any) -> Type:
-    """The type a value of Python type Any is rendered as: its own (element types never seen are int; a
-    list of mixed types is a list of Any)."""
-    return _settle_any(of_value(v))
-
-
-def _settle_any(t: Type) -> Type:
-    if t.kind == "unknown":
-        return INT
-    if t.kind in ("union", "optional"):
-        return Type("any")
-    return Type(t.kind, tuple(_settle_any(a) for a in t.args))
-
-
-def unions(t: Type) -> list[Type]:
-    """Every union type within ``t``, innermost first."""
-    found = [u for a in t.args for u in unions(a)]
-    return [*found, t] if t.kind == "union" else found
-
-
 def _hashable(t: Type) -> bool:
     if t.kind in ("int", "str", "bool"):
         return True
@@ -179,22 +112,12 @@ def _hashable(t: Type) -> bool:
     return False
 
 
-class Rust(Language):
-    name = "rs"
-    display_name = "Rust"
-    aliases = ("rust",)
-    extensions = (".rs",)
-
-    source_license = "MIT OR Apache-2.0"
-
-    def system_sources(self) -> list[str]:
-        root = ask_toolchain("rustc", "--print", "sysroot")
-        return existing(root and f"{root}/lib/rustlib/src/rust/library")
-    fence = "rust"
-    stop_tokens = ("\n}",)
-    apt_packages = ("rustc",)
-    toolchain = ("rustc",)
-    tree_sitter = "rust"
+class Rust(Target):
+    name, display_name, aliases, extensions = "rs", "Rust", ("rust",), (".rs",)
+    fence = tree_sitter = "rust"
+    apt_packages = toolchain = ("rustc",)
+    source_query, source_subdir = ("rustc", "--print", "sysroot"), "/lib/rustlib/src/rust/library"
+    stop_tokens, source_license = ("\n}",), "MIT OR Apache-2.0"
     doc_terms = {"list": "vector", "lists": "vectors", "array": "vector", "arrays": "vectors",
                  "dictionary": "HashMap", "dictionaries": "HashMaps", "True": "true", "False": "false"}
     reserved = frozenset({
@@ -218,83 +141,71 @@ class Rust(Language):
         r"^error\[E0(308|277|369|600|604|605|606|607|608|610|614|282|283|061|271|631|620|054|070)\]",
     )
     memory_error_patterns = (r"memory allocation of \d+ bytes failed", r"out of memory")
+    first_error_pattern = r"^error(?!: aborting due to)"  # later errors often follow from the first
+
+    null, int_bounds, int_type = "None", INT64, "a 64-bit isize"
+    escapes, code_escapes = {**C_ESCAPES, "\0": "\\0"}, control("\\u{{{:x}}}")
+    type_names = {"int": "isize", "float": "f64", "str": "String", "bool": "bool", "any": _ANY}
+    type_formats = {"list": "Vec<{0}>", "dict": "HashMap<{0}, {1}>", "optional": "Option<{0}>"}
+    check_line = "    codebabel_check({call}.codebabel_eq(&{expected}), {i});"
+    harness_tail, stub_format = (f'    println!("{DONE_MARKER}");', "}"), "    return {value};\n"
 
     # -- types and literals -----------------------------------------------------------------------------------
     def type_name(self, t: Type) -> str:
-        k = t.kind
-        if k == "int":
-            return "isize"
-        if k == "float":
-            return "f64"
-        if k == "str":
-            return "String"
-        if k == "bool":
-            return "bool"
-        if k == "list":
-            return f"Vec<{self.type_name(t.elem)}>"
-        if k == "dict":
-            return f"HashMap<{self.type_name(t.key)}, {self.type_name(t.value)}>"
-        if k == "tuple":
-            items = [self.type_name(a) for a in t.args]
-            return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-        if k == "optional":
-            return f"Option<{self.type_name(t.elem)}>"
-        if k == "union":
-            return enum_name(t)
-        if k == "any":
-            return _ANY
-        raise Untranslatable(f"type {t} has no Rust equivalent")
+        if t.kind == "tuple":
+            return paren_tuple(self.type_name(a) for a in t.args)
+        return enum_name(t) if t.kind == "union" else super().type_name(t)
 
-    def literal(self, value: Any, t: Type) -> str:
-        return self._literal(value, t, False)
+    # ``ctx`` True: the literal must have its type without inference from the context (inside a Box<dyn Any>):
+    # numbers get suffixes, empty containers their types
+    def optional_literal(self, value: Any, t: Type, ctx: Any) -> str:
+        if value is None:
+            return f"None::<{self.type_name(t.elem)}>" if ctx else "None"
+        return f"Some({self.render(value, t.elem, ctx)})"
 
-    def _literal(self, value: Any, t: Type, exact: bool) -> str:
-        """``exact``: the literal must have its type without inference from the context (inside a Box<dyn
-        Any>): numbers get suffixes, empty containers their types."""
-        k = t.kind
-        if k == "optional":
-            if value is None:
-                return f"None::<{self.type_name(t.elem)}>" if exact else "None"
-            return f"Some({self._literal(value, t.elem, exact)})"
-        if k == "union":
-            m = value_member(value, t)
-            variant = variant_names(t)[members(t).index(m)]
-            return f"{enum_name(t)}::{variant}({self._literal(value, m, exact)})"
-        if k == "any":
-            inner = "()" if value is None else self._literal(value, any_type(value), True)
-            return f"Box::new({inner}) as {_ANY}"
-        if k == "bool":
-            return "true" if value else "false"
-        if k == "int":
-            lit = int_literal(value)
-            return f"{lit}isize" if exact and not lit.startswith("(") else lit
-        if k == "float":
-            lit = repr(float(value))  # 1.5, 1e-05, 1e+16: all f64 literals
-            return f"{lit}f64" if exact else lit
-        if k == "str":
-            return f"String::from({string_literal(value)})"
-        if k == "list":
-            if not value and exact:
-                return f"Vec::<{self.type_name(t.elem)}>::new()"
-            return "vec![" + ", ".join(self._literal(v, t.elem, exact) for v in value) + "]"
-        if k == "dict":
-            if not value:
-                return f"HashMap::<{self.type_name(t.key)}, {self.type_name(t.value)}>::new()" if exact \
-                    else "HashMap::new()"
-            pairs = ", ".join(f"({self._literal(a, t.key, exact)}, {self._literal(b, t.value, exact)})"
-                              for a, b in value.items())
-            return f"HashMap::from([{pairs}])"
-        if k == "tuple":
-            items = [self._literal(v, u, exact) for v, u in zip(value, t.args, strict=True)]
-            return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-        raise Untranslatable(f"no Rust literal for {value!r} of type {t}")
+    def union_literal(self, value: Any, t: Type, ctx: Any) -> str:
+        m = value_member(value, t)
+        variant = variant_names(t)[members(t).index(m)]
+        return f"{enum_name(t)}::{variant}({self.render(value, m, ctx)})"
+
+    def any_literal(self, value: Any, t: Type, ctx: Any) -> str:
+        # its own type: element types never seen are int; a list of mixed types is a list of Any
+        inner = "()" if value is None else self.render(value, own_type(value, INT, mixed=True), True)
+        return f"Box::new({inner}) as {_ANY}"
+
+    def int_literal(self, value: int, ctx: Any) -> str:
+        lit = super().int_literal(value, ctx)
+        if value == _I64_MIN:
+            return f"({value + 1} - 1)"
+        return f"{lit}isize" if ctx else lit
+
+    def float_literal(self, value: float, ctx: Any) -> str:
+        lit = super().float_literal(value, ctx)
+        return f"{lit}f64" if ctx else lit
+
+    def string_literal(self, value: str, ctx: Any) -> str:
+        return f"String::from({super().string_literal(value, ctx)})"
+
+    def list_literal(self, items: Iterator[str], value: Any, t: Type, ctx: Any) -> str:
+        if not value and ctx:
+            return f"Vec::<{self.type_name(t.elem)}>::new()"
+        return "vec![" + ", ".join(items) + "]"
+
+    def dict_literal(self, entries: Iterator[tuple[str, str]], value: Any, t: Type, ctx: Any) -> str:
+        if not value:
+            return f"HashMap::<{self.type_name(t.key)}, {self.type_name(t.value)}>::new()" if ctx else "HashMap::new()"
+        pairs = ", ".join(f"({a}, {b})" for a, b in entries)
+        return f"HashMap::from([{pairs}])"
+
+    def tuple_literal(self, items: Iterator[str], value: Any, t: Type, ctx: Any) -> str:
+        return paren_tuple(items)
 
     # -- translation ------------------------------------------------------------------------------------------
     def _enums(self, sig: Signature) -> list[Type]:
         """The signature's union types, each once; two of them with one enum name cannot be told apart."""
         found: dict[str, Type] = {}
         for t in (*(p.type for p in sig.params), sig.returns):
-            for u in unions(t):
+            for u in (v for v in t.walk() if v.kind == "union"):  # innermost first
                 name = enum_name(u)
                 if found.setdefault(name, u) != u and set(found[name].args) != set(u.args):
                     raise Untranslatable(f"two union types would both be the Rust enum {name}")
@@ -316,15 +227,13 @@ class Rust(Language):
         return f"{head}{self.comment(sig.doc, '///')}fn {sig.name}({params}) -> {self.type_name(sig.returns)} {{\n"
 
     def _tuple_impls(self, sig: Signature) -> str:
-        arities = sorted({len(t.args) for t in _all_types(sig.returns) if t.kind == "tuple"})
+        arities = sorted({len(t.args) for t in sig.returns.walk() if t.kind == "tuple"})
         out = []
         for n in arities:
             names = [f"T{i}" for i in range(n)]
             bounds = ", ".join(f"{x}: CodebabelEq" for x in names)
-            tup = f"({names[0]},)" if n == 1 else f"({', '.join(names)})"
             body = " && ".join(f"self.{i}.codebabel_eq(&other.{i})" for i in range(n))
-            out.append(f"impl<{bounds}> CodebabelEq for {tup} {{\n"
-                       f"    fn codebabel_eq(&self, other: &Self) -> bool {{ {body} }}\n}}\n")
+            out.append(_impl(f"<{bounds}> CodebabelEq for {paren_tuple(names)}", body))
         return "".join(out)
 
     def _enum_impls(self, sig: Signature) -> str:
@@ -337,15 +246,8 @@ class Rust(Language):
                        f"        match (self, other) {{\n{arms}            _ => false,\n        }}\n    }}\n}}\n")
         return "".join(out)
 
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        lines = ["}", "", _HELPERS + self._tuple_impls(sig) + self._enum_impls(sig) + _CHECK + "fn main() {"]
-        lines += [f"    codebabel_check({call}.codebabel_eq(&{expected}), {i});"
-                  for i, (call, expected) in enumerate(tests, 1)]
-        lines += [f'    println!("{DONE_MARKER}");', "}"]
-        return "\n".join(lines)
-
-    def stub(self, sig: Signature) -> str:
-        return f"    return {self.default_literal(sig.returns)};\n"
+    def harness_start(self, sig: Signature) -> tuple[list[str], dict[str, str]]:
+        return ["}", "", _HELPERS + self._tuple_impls(sig) + self._enum_impls(sig) + _CHECK + "fn main() {"], {}
 
     # -- execution --------------------------------------------------------------------------------------------
     def run_spec(self, program: str) -> RunSpec:
@@ -353,27 +255,6 @@ class Rust(Language):
         return RunSpec(files={"main.rs": program}, ro_paths=ro_paths, run=["./main"],
                        compile=[rustc, "--edition", "2021", "-C", "opt-level=0", "-A", "warnings", "-o", "main",
                                 "main.rs"])
-
-    def classify_compile(self, result: ExecResult) -> Status:
-        """By the first error rustc reports (later ones often follow from it)."""
-        if result.timed_out:
-            return Status.TIMEOUT
-        output = result.stderr + result.stdout
-        first = next((ln for ln in output.splitlines()
-                      if ln.startswith("error") and not ln.startswith("error: aborting due to")), "")
-        if any(re.search(p, first) for p in self.syntax_error_patterns):
-            return Status.SYNTAX_ERROR
-        if any(re.search(p, first) for p in self.type_error_patterns):
-            return Status.TYPE_ERROR
-        if any(re.search(p, output, re.MULTILINE) for p in self.memory_error_patterns):
-            return Status.MEMORY_LIMIT
-        return Status.COMPILE_ERROR
-
-
-def _all_types(t: Type):
-    yield t
-    for a in t.args:
-        yield from _all_types(a)
 
 
 @cache

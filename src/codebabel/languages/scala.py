@@ -17,34 +17,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
-from codebabel.execute.sandbox import Limits
-from codebabel.languages.base import (
-    ASSERT_MARKER,
-    DONE_MARKER,
-    FLOAT_TOLERANCE,
-    Language,
-    RunSpec,
-    Signature,
-    existing,
-)
-from codebabel.languages.java import (
-    JVM_COMPILER_OPTIONS,
-    JVM_ENV,
-    JVM_MEMORY_ERRORS,
-    JVM_OPTIONS,
-    any_type,
-    camel_case,
-    comment_safe,
-    float_literal,
-    jvm_adjust_limits,
-    long_literal,
-    string_literal,
-    value_member,
-)
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, RunSpec
+from codebabel.languages.java import JVM_COMPILER_OPTIONS, JVM_ENV, JVM_OPTIONS, JvmTarget
 from codebabel.languages.types import Type, Untranslatable
 
 _IMPORTS = "import scala.math._\nimport scala.collection.mutable._\n"
@@ -103,21 +81,12 @@ _HELPERS = f"""    def __codebabelEq(a : Any, b : Any) : Boolean = {{
     }}
 """
 
-_TYPES = {"int": "Long", "float": "Double", "bool": "Boolean", "str": "String"}
 
-
-class Scala(Language):
-    name = "scala"
-    display_name = "Scala"
-    extensions = (".scala", ".sc")
-
-    def system_sources(self) -> list[str]:
-        return existing("/usr/share/scala/src")
-    fence = "scala"
-    stop_tokens = ("\n    }\n",)
-    apt_packages = ("scala", "openjdk-17-jdk-headless")
-    toolchain = ("scalac", "java")
-    tree_sitter = "scala"
+class Scala(JvmTarget):
+    name, display_name, extensions = "scala", "Scala", (".scala", ".sc")
+    fence = tree_sitter = "scala"
+    apt_packages, toolchain = ("scala", "openjdk-17-jdk-headless"), ("scalac", "java")
+    source_dirs = ("/usr/share/scala/src",)
     doc_terms = {"array": "list", "arrays": "lists", "dictionary": "map", "dictionaries": "maps", "True": "true",
                  "False": "false"}
     reserved = frozenset({
@@ -139,74 +108,29 @@ class Scala(Language):
         r"error: polymorphic expression cannot be instantiated", r"error: inferred type arguments .* do not conform",
         r"error: scrutinee is incompatible with pattern type", r"error: pattern type is incompatible",
     )
-    memory_error_patterns = JVM_MEMORY_ERRORS
+    type_names = {"int": "Long", "float": "Double", "bool": "Boolean", "str": "String", "union": "Any", "any": "Any",
+                  "unknown": "Any"}
+    type_formats = {"list": "List[{0}]", "dict": "Map[{0},{1}]", "tuple": "Tuple{n}[{args}]", "optional": "Option[{0}]"}
+    list_brackets = dict_brackets = ("{type}(", ", ", ")")
+    entry_format = "{} -> {}"
+    prompt_format = _IMPORTS + "object Problem {{\n{doc}    def {name}({params}) : {returns} = {{\n"
+    param_format = "{name} : {type}"
+    harness_head = ("    }", _HELPERS + "    def main(args : Array[String]) : Unit = {")
+    harness_tail = (f'        println("{DONE_MARKER}")', "    }", "}")
+    check_line = "        __codebabelCheck(__codebabelEq({call}, {expected}), {i})"
+    stub_format = "        return {value}"
 
-    # -- types and literals -----------------------------------------------------------------------------------
     def type_name(self, t: Type) -> str:
-        k = t.kind
-        if k in _TYPES:
-            return _TYPES[k]
-        if k == "list":
-            return f"List[{self.type_name(t.elem)}]"
-        if k == "dict":
-            return f"Map[{self.type_name(t.key)},{self.type_name(t.value)}]"
-        if k == "tuple":
-            if not 1 < len(t.args) <= 22:
-                raise Untranslatable(f"a tuple of {len(t.args)} elements")
-            return f"Tuple{len(t.args)}[{', '.join(self.type_name(a) for a in t.args)}]"
-        if k == "optional":
-            return f"Option[{self.type_name(t.elem)}]"
-        if k in ("union", "any", "unknown"):
-            return "Any"
-        raise Untranslatable(f"type {t} has no Scala equivalent")
+        if t.kind == "tuple" and not 1 < len(t.args) <= 22:
+            raise Untranslatable(f"a tuple of {len(t.args)} elements")
+        return super().type_name(t)
 
-    def literal(self, value: Any, t: Type) -> str:
-        k = t.kind
-        if k == "optional":
-            return "None" if value is None else f"Some({self.literal(value, t.elem)})"
-        if k == "union":
-            return self.literal(value, value_member(value, t))
-        if k in ("any", "unknown"):
-            return "null" if value is None else self.literal(value, any_type(value))
-        if k == "bool":
-            return "true" if value else "false"
-        if k == "int":
-            return long_literal(value)
-        if k == "float":
-            return float_literal(value)
-        if k == "str":
-            return string_literal(value)
-        if k == "list":
-            return f"{self.type_name(t)}({', '.join(self.literal(v, t.elem) for v in value)})"
-        if k == "dict":
-            pairs = ", ".join(f"{self.literal(a, t.key)} -> {self.literal(b, t.value)}" for a, b in value.items())
-            return f"{self.type_name(t)}({pairs})"
-        if k == "tuple":
-            self.type_name(t)
-            return f"({', '.join(self.literal(v, u) for v, u in zip(value, t.args, strict=True))})"
-        raise Untranslatable(f"no Scala literal for {value!r} of type {t}")
+    def optional_literal(self, value: Any, t: Type, ctx: Any) -> str:
+        return "None" if value is None else f"Some({self.render(value, t.elem, ctx)})"
 
-    def safe_name(self, name: str) -> str:
-        # MultiPL-E's entry points are camelCase; the shared hook renames parameters alike
-        name = camel_case(name)
-        return f"{name}_" if name in self.reserved else name
-
-    # -- translation ------------------------------------------------------------------------------------------
-    def prompt(self, sig: Signature) -> str:
-        params = ", ".join(f"{p.name} : {self.type_name(p.type)}" for p in sig.params)
-        doc = self.comment([comment_safe(ln) for ln in sig.doc], "    //")
-        return (f"{_IMPORTS}object Problem {{\n{doc}"
-                f"    def {sig.name}({params}) : {self.type_name(sig.returns)} = {{\n")
-
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        lines = ["    }", _HELPERS + "    def main(args : Array[String]) : Unit = {"]
-        lines += [f"        __codebabelCheck(__codebabelEq({call}, {expected}), {i})"
-                  for i, (call, expected) in enumerate(tests, 1)]
-        lines += [f'        println("{DONE_MARKER}")', "    }", "}"]
-        return "\n".join(lines)
-
-    def stub(self, sig: Signature) -> str:
-        return f"        return {self.default_literal(sig.returns)}"
+    def tuple_literal(self, items: Iterator[str], value: Any, t: Type, ctx: Any) -> str:
+        self.type_name(t)
+        return f"({', '.join(items)})"
 
     # -- execution --------------------------------------------------------------------------------------------
     @cached_property
@@ -229,6 +153,3 @@ class Scala(Language):
         run = ["java", *JVM_OPTIONS, "-cp", f"{library}:.", "Problem"]
         ro = () if lib.startswith("/usr/") else (lib,)
         return RunSpec(files={"Problem.scala": program}, compile=scalac, run=run, ro_paths=ro, env=dict(JVM_ENV))
-
-    def adjust_limits(self, limits: Limits) -> Limits:
-        return jvm_adjust_limits(limits)

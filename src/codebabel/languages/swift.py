@@ -22,27 +22,24 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from codebabel.languages.base import (
-    ASSERT_MARKER,
-    DONE_MARKER,
-    FLOAT_TOLERANCE,
-    Language,
-    RunSpec,
-    Signature,
-    TestCase,
-    Translation,
-)
-from codebabel.languages.types import Type, Untranslatable, conforms, union_member
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, RunSpec, Signature
+from codebabel.languages.render import C_ESCAPES, INT64, Target, control, dynamic_type, kind_member, spell
+from codebabel.languages.types import ANY, Type, Untranslatable
 
 #: the enum every union type of a signature becomes
 _UNION = "Value"
+#: the words of a union member's enum case (stringArrayValue holds a [String])
+_CASE_WORDS = {"int": "int", "float": "double", "str": "string", "bool": "bool"}
+_CASE_FORMATS = {"list": "{0} array", "dict": "{0} {1} dictionary", "optional": "{0} optional"}
+#: what a list or dict of type Any says it is
+_AS = {list: " as [AnyHashable]", dict: " as [AnyHashable : AnyHashable]"}
 _RANK = {"int": 0, "float": 1, "str": 2, "bool": 3}
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
 
 
 @cache
@@ -60,17 +57,12 @@ def _toolchain_root() -> str | None:
     return None
 
 
-class Swift(Language):
-    name = "swift"
-    display_name = "Swift"
-    aliases = ()
-    extensions = (".swift",)
-    fence = "swift"
-    stop_tokens = ("\n}",)
-    apt_packages = ()
-    install_hint = "https://www.swift.org/install/linux/ (a toolchain tarball or the swiftly installer)"
+class Swift(Target):
+    name, display_name, extensions = "swift", "Swift", (".swift",)
+    fence = tree_sitter = "swift"
     toolchain = ("swiftc",)
-    tree_sitter = "swift"
+    install_hint = "https://www.swift.org/install/linux/ (a toolchain tarball or the swiftly installer)"
+    stop_tokens = ("\n}",)
     doc_terms = {"list": "array", "lists": "arrays", "dictionary": "dictionary", "None": "nil",
                  "True": "true", "False": "false"}
     reserved = frozenset({
@@ -102,26 +94,29 @@ class Swift(Language):
     )
     memory_error_patterns = (r"(?i)\bout of memory\b",)
 
+    null, int_bounds, int_type = "nil", INT64, "Swift's Int"
+    escapes, code_escapes = {**C_ESCAPES, "\0": "\\0"}, control("\\u{{{:x}}}")
+    no_literal = "no {lang} literal for {value!r} as {t}"
+    tuple_brackets, dict_brackets = ("(", ", ", ")"), ("[", ", ", "]")
+    type_names = {"int": "Int", "float": "Double", "str": "String", "bool": "Bool", "any": "AnyHashable",
+                  "union": _UNION}
+    type_formats = {"list": "[{0}]", "tuple": "({args})", "optional": "{0}?"}
+    no_type = "no {lang} type for {t}"
+    check_line, harness_tail = "__codebabel_check({eq}({call}, {expected}), {i})", (f'print("{DONE_MARKER}")',)
+    stub_format = "    return {value}\n"
+    # -Onone: a debug build compiles fastest; the module cache goes to the private /tmp; no crash backtracer
+    # (Swift 5.9+): a trap prints its message and ends at once
+    program_file, run_command, run_env = "main.swift", ("./main",), {"SWIFT_BACKTRACE": "enable=no"}
+    compile_command = ("swiftc", "-Onone", "-suppress-warnings", "-module-cache-path", "/tmp/.swift-module-cache",
+                       "-o", "main", "main.swift")
+
     # -- types ------------------------------------------------------------------------------------------------
     def type_name(self, t: Type) -> str:
-        k = t.kind
-        if k in ("int", "float", "str", "bool"):
-            return {"int": "Int", "float": "Double", "str": "String", "bool": "Bool"}[k]
-        if k == "any":
-            return "AnyHashable"
-        if k == "list":
-            return f"[{self.type_name(t.elem)}]"
-        if k == "dict":
+        if t.kind == "tuple" and len(t.args) < 2:
+            raise Untranslatable(f"a tuple of {len(t.args)} elements")
+        if t.kind == "dict":
             return f"[{self._key_type(t.key)} : {self.type_name(t.value)}]"
-        if k == "tuple":
-            if len(t.args) < 2:
-                raise Untranslatable(f"a tuple of {len(t.args)} elements")
-            return "(" + ", ".join(self.type_name(a) for a in t.args) + ")"
-        if k == "optional":
-            return f"{self.type_name(t.elem)}?"
-        if k == "union":
-            return _UNION
-        raise Untranslatable(f"no Swift type for {t}")
+        return super().type_name(t)
 
     def _key_type(self, t: Type) -> str:
         if t.kind == "union":
@@ -132,7 +127,7 @@ class Swift(Language):
 
     def _case(self, t: Type) -> str:
         """The enum case holding a union member of type ``t``: intValue, stringArrayValue, ..."""
-        words = _case_words(t)
+        words = spell(t, _CASE_WORDS, _CASE_FORMATS, None, lambda u: Untranslatable(f"union member {u}")).split()
         return words[0] + "".join(w[:1].upper() + w[1:] for w in words[1:]) + "Value"
 
     def _union_members(self, sig: Signature) -> list[Type]:
@@ -158,11 +153,9 @@ class Swift(Language):
         return sorted(found, key=lambda m: (_RANK.get(m.kind, len(_RANK)), found.index(m)))
 
     # -- translation ------------------------------------------------------------------------------------------
-    def translate(self, sig: Signature, cases: Sequence[TestCase]) -> Translation:
+    def test_call(self, sig: Signature, args: Sequence[str]) -> str:
         # Swift calls carry argument labels: the base class's call(name, args) cannot know them
-        tests = [(self._labelled_call(sig, [self.literal(a, p.type) for a, p in zip(c.args, sig.params, strict=True)]),
-                  self.literal(c.expected, sig.returns)) for c in cases]
-        return Translation(self.prompt(sig), self.test_harness(sig, tests), self.stub(sig))
+        return self._labelled_call(sig, args)
 
     def _labelled_call(self, sig: Signature, args: Sequence[str]) -> str:
         return f"{sig.name}(" + ", ".join(f"{p.name}: {a}" for p, a in zip(sig.params, args, strict=True)) + ")"
@@ -188,84 +181,39 @@ class Swift(Language):
             return line
         return m.group(1) + self._labelled_call(sig, args)
 
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
+    def harness_start(self, sig: Signature) -> tuple[list[str], dict[str, str]]:
         eq = _EqualityWriter(self, self._union_members(sig))
         top = eq.function(sig.returns)
-        lines = ["}", "", "func __codebabel_check(_ ok: Bool, _ i: Int) {", "    if !ok {",
-                 f'        FileHandle.standardError.write("{ASSERT_MARKER} test \\(i)\\n".data(using: .utf8)!)',
-                 "        exit(1)", "    }", "}", "", *eq.lines]
-        lines += [f"__codebabel_check({top}({call}, {expected}), {i})" for i, (call, expected) in enumerate(tests, 1)]
-        lines.append(f'print("{DONE_MARKER}")')
-        return "\n".join(lines)
+        return ["}", "", "func __codebabel_check(_ ok: Bool, _ i: Int) {", "    if !ok {",
+                f'        FileHandle.standardError.write("{ASSERT_MARKER} test \\(i)\\n".data(using: .utf8)!)',
+                "        exit(1)", "    }", "}", "", *eq.lines], {"eq": top}
 
-    def stub(self, sig: Signature) -> str:
-        return f"    return {self.default_literal(sig.returns)}\n"
+    def union_literal(self, value: Any, t: Type, ctx: Any) -> str:
+        # the member of the value's own Python type where there is one (an int stays an int), else the first
+        # that holds it (an int where the union has Double but no Int)
+        member = kind_member(value, t)
+        return f".{self._case(member)}({self.render(value, member, ctx)})"
 
-    def literal(self, value: Any, t: Type) -> str:
-        k = t.kind
-        if k == "any":
-            return self._any_literal(value)
-        if k == "optional":
-            return "nil" if value is None else self.literal(value, t.elem)
-        if k == "union":
-            # the member of the value's own Python type where there is one (an int stays an int), else the
-            # first that holds it (an int where the union has Double but no Int)
-            member = next((m for m in t.args if m.kind == _python_kind(value) and conforms(value, m)), None)
-            member = member or union_member(value, t)
-            return f".{self._case(member)}({self.literal(value, member)})"
-        if value is None:
-            raise Untranslatable(f"nil where {t} is expected")
-        if k == "bool":
-            return "true" if value else "false"
-        if k == "int":
-            return _int(value)
-        if k == "float":
-            return repr(float(value))
-        if k == "str":
-            return _string(value)
-        if k == "list":
-            return "[" + ", ".join(self.literal(v, t.elem) for v in value) + "]"
-        if k == "tuple":
-            return "(" + ", ".join(self.literal(v, a) for v, a in zip(value, t.args, strict=True)) + ")"
-        if k == "dict":
-            key = Type("any") if t.key.kind == "union" else t.key
-            if not value:
-                return "[:]"
-            return "[" + ", ".join(f"{self.literal(a, key)}: {self.literal(b, t.value)}" for a, b in value.items()) + "]"
-        raise Untranslatable(f"no Swift literal for {value!r} as {t}")
+    def any_literal(self, value: Any, t: Type, ctx: Any) -> str:
+        """A value as an ``AnyHashable``, by its own Python type (containers say their type: Swift cannot infer
+        a literal's type from AnyHashable)."""
+        if value is None or isinstance(value, tuple):
+            raise Untranslatable(f"{value!r} as a Swift AnyHashable")
+        lit = self.render(value, dynamic_type(value), ctx)
+        return lit + _AS.get(type(value), "")
 
-    def _any_literal(self, value: Any) -> str:
-        """A value as an ``AnyHashable``, by its own Python type (containers say their type: Swift cannot
-        infer a literal's type from AnyHashable)."""
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return _int(value)
-        if isinstance(value, float):
-            return repr(value)
-        if isinstance(value, str):
-            return _string(value)
-        if isinstance(value, list):
-            return "[" + ", ".join(self._any_literal(v) for v in value) + "] as [AnyHashable]"
-        if isinstance(value, dict):
-            items = ", ".join(f"{self._any_literal(a)}: {self._any_literal(b)}" for a, b in value.items())
-            return f"[{items or ':'}] as [AnyHashable : AnyHashable]"
-        raise Untranslatable(f"{value!r} as a Swift AnyHashable")
+    def untranslatable(self, value: Any, t: Type) -> Untranslatable:
+        return Untranslatable(f"nil where {t} is expected") if value is None else super().untranslatable(value, t)
 
-    # -- execution --------------------------------------------------------------------------------------------
+    def key_literal(self, key: Any, t: Type, ctx: Any) -> str:
+        return self.render(key, ANY if t.key.kind == "union" else t.key, ctx)
+
+    def dict_literal(self, entries: Iterator[tuple[str, str]], value: Any, t: Type, ctx: Any) -> str:
+        return super().dict_literal(entries, value, t, ctx) if value else "[:]"
+
     def run_spec(self, program: str) -> RunSpec:
         root = _toolchain_root()
-        return RunSpec(
-            files={"main.swift": program},
-            # -Onone: a debug build compiles fastest; the module cache goes to the private /tmp
-            compile=["swiftc", "-Onone", "-suppress-warnings", "-module-cache-path", "/tmp/.swift-module-cache",
-                     "-o", "main", "main.swift"],
-            run=["./main"],
-            ro_paths=(root,) if root else (),
-            # no crash backtracer (Swift 5.9+): a trap prints its message and ends at once
-            env={"SWIFT_BACKTRACE": "enable=no"},
-        )
-
+        return replace(super().run_spec(program), ro_paths=(root,) if root else ())
 
 
 class _EqualityWriter:
@@ -326,43 +274,6 @@ class _EqualityWriter:
                       "case let (.doubleValue(x), .intValue(y)):", f"    return {double}(x, Double(y))"]
         lines += ["default:", "    return false", "}"]
         return lines
-
-
-def _case_words(t: Type) -> list[str]:
-    k = t.kind
-    if k in ("int", "float", "str", "bool"):
-        return [{"int": "int", "float": "double", "str": "string", "bool": "bool"}[k]]
-    if k == "list":
-        return [*_case_words(t.elem), "array"]
-    if k == "dict":
-        return [*_case_words(t.key), *_case_words(t.value), "dictionary"]
-    if k == "optional":
-        return [*_case_words(t.elem), "optional"]
-    raise Untranslatable(f"union member {t}")
-
-
-def _python_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    return {int: "int", float: "float", str: "str", list: "list", dict: "dict", tuple: "tuple"}.get(type(value), "")
-
-
-def _int(value: int) -> str:
-    if not -2**63 <= value < 2**63:
-        raise Untranslatable(f"integer {value} does not fit Swift's Int")
-    return str(value)
-
-
-def _string(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{{{ord(ch):x}}}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
 
 
 def _split_args(text: str) -> list[str] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,12 @@ class Type:
 
     def contains(self, kind: str) -> bool:
         return self.kind == kind or any(a.contains(kind) for a in self.args)
+
+    def walk(self) -> Iterator[Type]:
+        """Every type within this one and then itself, innermost first."""
+        for a in self.args:
+            yield from a.walk()
+        yield self
 
 
 INT = Type("int")

@@ -15,21 +15,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from codebabel.languages.base import (
-    ASSERT_MARKER,
-    DONE_MARKER,
-    FLOAT_TOLERANCE,
-    Language,
-    RunSpec,
-    Signature,
-    ask_toolchain,
-    existing,
-)
+from codebabel.languages.base import ASSERT_MARKER, FLOAT_TOLERANCE, RunSpec
+from codebabel.languages.javascript import JavaScript
 from codebabel.languages.types import Type, Untranslatable
 
 _PRELUDE = f"""declare var require: any;
@@ -80,25 +71,15 @@ def _tsc() -> tuple[str, tuple[str, ...]]:
     return found, ro
 
 
-class TypeScript(Language):
-    name = "ts"
-    display_name = "TypeScript"
-    aliases = ("typescript",)
-    extensions = (".ts",)
+class TypeScript(JavaScript):
+    """JavaScript's literals (every number is a ``number``: values render by their own Python type, the types
+    only decide how dict keys are written), harness and stub, with types."""
 
-    source_license = "Apache-2.0"
-
-    def system_sources(self) -> list[str]:
-        root = ask_toolchain("npm", "root", "-g")
-        return existing(root and f"{root}/typescript/lib")
-    fence = "typescript"
+    name, display_name, aliases, extensions = "ts", "TypeScript", ("typescript",), (".ts",)
+    fence = tree_sitter = "typescript"
+    npm_packages, toolchain, source_license = ("typescript",), ("tsc", "node"), "Apache-2.0"
+    source_query, source_subdir, source_dirs = ("npm", "root", "-g"), "/typescript/lib", ()
     stop_tokens = ("\nfunction ", "\n/*", "\n//", "\nclass")
-    npm_packages = ("typescript",)
-    apt_packages = ("nodejs",)
-    toolchain = ("tsc", "node")
-    tree_sitter = "typescript"
-    doc_terms = {"list": "array", "lists": "arrays", "dictionary": "object", "dictionaries": "objects",
-                 "tuple": "array", "tuples": "arrays", "None": "undefined", "True": "true", "False": "false"}
     reserved = frozenset({"arguments", "await", "break", "case", "catch", "class", "const", "continue", "debugger",
                           "default", "delete", "do", "else", "enum", "eval", "export", "extends", "false", "finally",
                           "for", "function", "if", "implements", "import", "in", "instanceof", "interface", "let",
@@ -112,83 +93,35 @@ class TypeScript(Language):
     #: error, not a type error.
     syntax_error_patterns = (r"error TS1\d{3}:", r"^SyntaxError: ")
     type_error_patterns = (r"error TS(?!2304:|2552:|258[0-4]:)(?:2|7)\d{3}:", r"error TS18\d{3}:")
-    memory_error_patterns = (r"JavaScript heap out of memory", r"RangeError: Array buffer allocation failed",
-                             r"RangeError: Invalid array length")
+    harness_head = (_PRELUDE,)
+    prompt_format, param_format = "{doc}function {name}({params}): {returns} {{\n", "{name}: {type}"
+    type_names = {"int": "number", "float": "number", "str": "string", "bool": "boolean", "none": "undefined",
+                  "any": "any"}
+    type_formats = {"tuple": "[{args}]", "optional": "{0} | undefined"}
+    no_type = "no {lang} type for {t}"
 
-    # -- types ------------------------------------------------------------------------------------------------
     def type_name(self, t: Type) -> str:
-        k = t.kind
-        if k in ("int", "float"):
-            return "number"
-        if k == "str":
-            return "string"
-        if k == "bool":
-            return "boolean"
-        if k == "none":
-            return "undefined"
-        if k == "any":
-            return "any"
-        if k == "list":
+        if t.kind == "list":
             elem = self.type_name(t.elem)
             return f"({elem})[]" if t.elem.kind in ("optional", "union") else f"{elem}[]"
-        if k == "tuple":
-            return "[" + ", ".join(self.type_name(a) for a in t.args) + "]"
-        if k == "dict":
+        if t.kind == "dict":
             return f"{{[key: {self._key_type(t.key)}]: {self.type_name(t.value)}}}"
-        if k == "optional":
-            return f"{self.type_name(t.elem)} | undefined"
-        if k == "union":  # int and float are both number
+        if t.kind == "union":  # int and float are both number
             return " | ".join(dict.fromkeys(self.type_name(a) for a in t.args))
-        raise Untranslatable(f"no TypeScript type for {t}")
+        return super().type_name(t)
 
     def _key_type(self, t: Type) -> str:
-        if t.kind in ("str", "int", "float"):
+        if t.kind in ("str", "int", "float") or t.kind == "union" and all(a.kind in ("str", "int", "float")
+                                                                           for a in t.args):
             return self.type_name(t)
-        if t.kind == "union" and all(a.kind in ("str", "int", "float") for a in t.args):
-            return " | ".join(dict.fromkeys(self.type_name(a) for a in t.args))
         raise Untranslatable(f"object keys of type {t} (TypeScript index signatures take string or number keys)")
 
-    # -- translation ------------------------------------------------------------------------------------------
-    def prompt(self, sig: Signature) -> str:
-        params = ", ".join(f"{p.name}: {self.type_name(p.type)}" for p in sig.params)
-        return f"{self.comment(sig.doc, '//')}function {sig.name}({params}): {self.type_name(sig.returns)} {{\n"
+    def key_literal(self, key: Any, t: Type, ctx: Any) -> str:
+        if isinstance(key, bool) or not isinstance(key, (str, int)):
+            raise Untranslatable(f"object key {key!r}")
+        return json.dumps(key) if isinstance(key, str) else str(key)
 
-    def test_harness(self, sig: Signature, tests: Sequence[tuple[str, str]]) -> str:
-        lines = [_PRELUDE]
-        lines += [f"__codebabel_assert(__codebabel_eq({call}, {expected}), {i});"
-                  for i, (call, expected) in enumerate(tests, 1)]
-        lines.append(f'console.log("{DONE_MARKER}");')
-        return "\n".join(lines)
-
-    def stub(self, sig: Signature) -> str:
-        return f"  return {self.default_literal(sig.returns)};\n}}\n"
-
-    def literal(self, value: Any, t: Type) -> str:
-        # every number is a ``number``, so values render by their own Python type; the types only decide
-        # how dict keys are written
-        if value is None:
-            return "undefined"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return str(value)
-        if isinstance(value, float):
-            return repr(value)
-        if isinstance(value, str):
-            return json.dumps(value)
-        if isinstance(value, (list, tuple)):
-            return "[" + ", ".join(self.literal(v, t) for v in value) + "]"
-        if isinstance(value, dict):
-            return "{" + ", ".join(f"{self._key(k)}: {self.literal(v, t)}" for k, v in value.items()) + "}"
-        raise Untranslatable(f"no TypeScript literal for {value!r}")
-
-    def _key(self, k: Any) -> str:
-        if isinstance(k, bool) or not isinstance(k, (str, int)):
-            raise Untranslatable(f"object key {k!r}")
-        return json.dumps(k) if isinstance(k, str) else str(k)
-
-    # -- execution --------------------------------------------------------------------------------------------
     def run_spec(self, program: str) -> RunSpec:
-        tsc, ro = _tsc()
-        return RunSpec(files={"main.ts": program}, compile=[tsc, *_TSC_FLAGS, "main.ts"],
-                       run=["node", "--max-old-space-size=1024", "--stack-size=4000", "main.js"], ro_paths=ro)
+        tsc, ro = _tsc()  # node runs the main.js tsc writes, as JavaScript's does
+        return RunSpec(files={"main.ts": program}, compile=[tsc, *_TSC_FLAGS, "main.ts"], run=list(self.run_command),
+                       ro_paths=ro)

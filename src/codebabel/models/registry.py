@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from codebabel.generate.prompts import DEFAULT_CHAT_INSTRUCTION
-
 PromptFormat = Literal["raw", "chat"]
+#: the instruction of the "chat" prompt format (generate/prompts.py); {language} and {fence} are filled in
+DEFAULT_CHAT_INSTRUCTION = "Complete the following {language} function. Return only code."
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,3 @@ def get_registered(name: str) -> RegisteredModel | None:
         if key in m.aliases:
             return m
     return None
-
-
-def is_pulled(name: str) -> bool:
-    """Whether a registered model is downloaded, verified and converted in ``$CODEBABEL_HOME``."""
-    from codebabel.models.pull import local_paths
-
-    paths = local_paths(name)
-    return paths is not None and paths.hf is not None

@@ -10,7 +10,7 @@
   (the same number of samples of every language per step); resumable; optional label loss.
 
 At inference the gate runs once on the prompt and the chosen expert stays for the whole generation
-(route/generate.py), unlike the original, which recomputed the gate at every decoding step (with a KV cache
+(generate/routed.py), unlike the original, which recomputed the gate at every decoding step (with a KV cache
 it then saw only the newest token).
 """
 
@@ -30,7 +30,10 @@ from torch import nn
 
 from codebabel.data.pairs import CODE_TAG, language_tags, split_tags
 from codebabel.errors import CodebabelError
-from codebabel.evaluate.results import atomic_write_text
+from codebabel.route.run import expert_fingerprints
+from codebabel.store import atomic_write_text
+from codebabel.train.loss import chunked_lm_loss
+from codebabel.train.samples import iter_records
 
 GATE_FILE = "gate.safetensors"
 
@@ -134,7 +137,6 @@ class SoftMixture:
 
 def gate_rows(recipe) -> dict[str, list[dict]]:
     """Per language: its ``{"prompt", "completion"}`` training samples (the gate's data, train split)."""
-    from codebabel.train.samples import iter_records
 
     out: dict[str, list[dict]] = {}
     for lang in recipe.languages:
@@ -202,8 +204,6 @@ def train_gate(recipe, model, tokenizer, folder: Path, console=None) -> dict:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from transformers import get_cosine_schedule_with_warmup
 
-    from codebabel.train.loss import chunked_lm_loss
-
     g, langs = recipe.gate, list(recipe.languages)
     folder.mkdir(parents=True, exist_ok=True)
     samples = _gate_samples(recipe, tokenizer)
@@ -266,7 +266,6 @@ def train_gate(recipe, model, tokenizer, folder: Path, console=None) -> dict:
                 _save_checkpoint(ckpt, gate, opt, sched, step + 1, g, langs)
     summary = {"settings": asdict(g), "steps": g.steps, "resumed_from": start or None,
                "wall_s": round(time.monotonic() - t0, 2), "samples_per_language": counts, "last": last}
-    from codebabel.route.experts import expert_fingerprints
 
     gate.save(folder, {"model": recipe.model, "gate": summary,
                        "expert_weights": expert_fingerprints(recipe.run_dir, langs)})

@@ -10,7 +10,7 @@ per-language LoRA expert should handle it, from the code alone.
   ``"..."``, ``CHR`` for ``'...'``, ``TPL`` for a JavaScript template, a ``$`` / ``@`` prefix kept: C#'s
   ``$"..."`` is ``$STR``), so what a program prints does not outweigh how it is written; a comment becomes
   its opening marker (``//`` or ``/*``).
-- :class:`NgramRouter` counts the 1..n-grams of those tokens per language (the sequence padded with
+- :class:`NgramClassifier` counts the 1..n-grams of those tokens per language (the sequence padded with
   ``<s>`` / ``</s>`` for n-grams of 2 and more), smooths them additively (``alpha``) over the vocabulary seen
   at fit time, and scores a text by the sum of its known n-grams' log probabilities (n-grams never seen in
   training are ignored). The class prior is uniform: the training pairs are balanced by design (the same
@@ -38,6 +38,7 @@ import numpy as np
 
 from codebabel.data.pairs import split_tags
 from codebabel.errors import CodebabelError
+from codebabel.store import atomic_write_text
 
 #: the ``format`` field of a saved router
 FORMAT = "codebabel-ngram-router"
@@ -85,7 +86,7 @@ def code_tokens(text: str) -> list[str]:
     return out
 
 
-class NgramRouter:
+class NgramClassifier:
     """Multinomial naive Bayes over the 1..``n``-grams of :func:`code_tokens`, one class per language.
 
     ``alpha`` is the additive (Laplace for 1.0) smoothing over the vocabulary built by :meth:`fit`; the class
@@ -95,7 +96,7 @@ class NgramRouter:
 
     def __init__(self, languages: list[str], n: int = 2, alpha: float = 1.0, use_tag: bool = False) -> None:
         if not languages:
-            raise ValueError("NgramRouter needs at least one language")
+            raise ValueError("NgramClassifier needs at least one language")
         if len(set(languages)) != len(languages):
             raise ValueError(f"languages given twice in {languages}")
         if not isinstance(n, int) or n < 1:
@@ -149,7 +150,7 @@ class NgramRouter:
 
     # -- training and scoring -------------------------------------------------------------------------------
 
-    def fit(self, texts: list[str], labels: list[str]) -> NgramRouter:
+    def fit(self, texts: list[str], labels: list[str]) -> NgramClassifier:
         """Count the n-grams of ``texts`` per language (``labels``, each one of ``languages``); returns self."""
         if len(texts) != len(labels):
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels; give one label per text")
@@ -179,7 +180,7 @@ class NgramRouter:
     def log_probs(self, texts: Sequence[str]) -> np.ndarray:
         """``(N, E)`` log posteriors (each row's exp sums to 1), columns in ``languages``' order."""
         if self._log_theta is None:
-            raise CodebabelError("the n-gram router is not trained; call fit(texts, labels) or NgramRouter.load")
+            raise CodebabelError("the n-gram router is not trained; call fit(texts, labels) or NgramClassifier.load")
         rows, cols, vals = self._coo([self.ngrams(t) for t in texts])
         # log likelihoods: (nnz, E) per-n-gram contributions summed into their text's row. The prior is
         # uniform: log P(language) is the same constant for all, and cancels in the normalisation below.
@@ -210,17 +211,16 @@ class NgramRouter:
 
     def save(self, path: str | Path) -> Path:
         """Write the router as JSON, atomically (a temp file in the same folder, then ``os.replace``)."""
-        from codebabel.evaluate.results import atomic_write_text
 
         path = Path(path).expanduser()
         atomic_write_text(path, json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n")
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> NgramRouter:
+    def load(cls, path: str | Path) -> NgramClassifier:
         """A router saved by :meth:`save`; a missing or malformed file raises :class:`CodebabelError`."""
         path = Path(path).expanduser()
-        redo = "train a router and save it again (NgramRouter(languages).fit(texts, labels).save(path))"
+        redo = "train a router and save it again (NgramClassifier(languages).fit(texts, labels).save(path))"
         if not path.is_file():
             raise CodebabelError(f"n-gram router file {path} not found; {redo}")
         try:
@@ -237,7 +237,7 @@ class NgramRouter:
             raise CodebabelError(f"n-gram router file {path} is malformed ({reason}); {redo}") from None
 
     @classmethod
-    def _from_dict(cls, data: Any) -> NgramRouter:
+    def _from_dict(cls, data: Any) -> NgramClassifier:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"no \"format\": \"{FORMAT}\" field")
         if data.get("version") != VERSION:

@@ -5,35 +5,45 @@
 * ``tag``: the explicit language tag (``<cpp> ...``); a prompt tagged ``<code>`` gets no expert (None).
 
 :func:`routing_report` gives per-language accuracy and a confusion matrix per router, for prompts with the
-language tag and with ``<code>``.
+language tag and with ``<code>``; :func:`route_accuracy_report` is ``codebabel route accuracy``
+(:class:`RouteAccuracyConfig`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from codebabel.data.pairs import Pair, training_sample
+from codebabel.benchmarks import load_benchmark
+from codebabel.data.pairs import CODE_TAG, Pair, language_tags, read_pairs, split_tags, training_sample
 from codebabel.errors import CodebabelError
+from codebabel.models.loading import load_model
+from codebabel.route.gate import Gate, routing_probabilities
+from codebabel.route.ngram import NgramClassifier
+from codebabel.route.run import ROUTER_DIR, run_languages, run_model
+from codebabel.store import atomic_write_text
 
-ROUTERS = ("gate", "ngram", "tag")
 NONE = "none"  # the confusion matrix column of prompts a router gives no expert
 
 
 class GateRouter:
     name = "gate"
 
-    def __init__(self, run: Path, model, tokenizer):
-        from codebabel.route.gate import Gate
+    @classmethod
+    def from_run(cls, run: Path, languages: Sequence[str], model=None, tokenizer=None) -> GateRouter:
+        if model is None:
+            raise ValueError("the gate router needs the model")
+        return cls(run, model, tokenizer)
 
-        self.gate = Gate.load(run / "router")
+    def __init__(self, run: Path, model, tokenizer):
+        self.gate = Gate.load(run / ROUTER_DIR)
         self.model, self.tokenizer = model, tokenizer
         self.languages = self.gate.experts
         self.calls = 0  # how many times the gate ran (tests: once per routed batch, never while decoding)
 
     def probabilities(self, prompts: Sequence[str]):
-        from codebabel.route.gate import routing_probabilities
-
         self.calls += 1
         return routing_probabilities(self.gate, self.model, self.tokenizer, list(prompts))
 
@@ -45,28 +55,32 @@ class GateRouter:
         return out
 
 
-class NgramRouterAdapter:
+class NgramRouter:
     name = "ngram"
 
-    def __init__(self, run: Path):
-        from codebabel.route.ngram import NgramRouter
+    @classmethod
+    def from_run(cls, run: Path, languages: Sequence[str], model=None, tokenizer=None) -> NgramRouter:
+        return cls(run)
 
-        self.router = NgramRouter.load(run / "router" / "ngram.json")
-        self.languages = list(self.router.languages)
+    def __init__(self, run: Path):
+        self.classifier = NgramClassifier.load(run / ROUTER_DIR / "ngram.json")
+        self.languages = list(self.classifier.languages)
 
     def route(self, prompts: Sequence[str]) -> list[str | None]:
-        return list(self.router.predict(list(prompts))) if prompts else []
+        return list(self.classifier.predict(list(prompts))) if prompts else []
 
 
 class TagRouter:
     name = "tag"
 
+    @classmethod
+    def from_run(cls, run: Path, languages: Sequence[str], model=None, tokenizer=None) -> TagRouter:
+        return cls(languages)
+
     def __init__(self, languages: Sequence[str]):
         self.languages = list(languages)
 
     def route(self, prompts: Sequence[str]) -> list[str | None]:
-        from codebabel.data.pairs import split_tags
-
         out: list[str | None] = []
         for p in prompts:
             tag = split_tags(p)[0]
@@ -75,16 +89,14 @@ class TagRouter:
         return out
 
 
+#: name -> router class; each is built with ``from_run(run, languages, model, tokenizer)``
+ROUTERS = {cls.name: cls for cls in (GateRouter, NgramRouter, TagRouter)}
+
+
 def make_router(kind: str, run: Path, languages: Sequence[str], model=None, tokenizer=None):
-    if kind == "gate":
-        if model is None:
-            raise ValueError("the gate router needs the model")
-        return GateRouter(run, model, tokenizer)
-    if kind == "ngram":
-        return NgramRouterAdapter(run)
-    if kind == "tag":
-        return TagRouter(languages)
-    raise CodebabelError(f"--router {kind!r} is unknown; use one of {', '.join(ROUTERS)}")
+    if kind not in ROUTERS:
+        raise CodebabelError(f"--router {kind!r} is unknown; use one of {', '.join(ROUTERS)}")
+    return ROUTERS[kind].from_run(run, languages, model, tokenizer)
 
 
 def routing_prompts(pairs: Sequence[Pair], languages: Sequence[str], hide_language: bool
@@ -116,8 +128,6 @@ def routing_report(predicted: Sequence[str | None], labels: Sequence[str], langu
 def humaneval_prompts(languages: Sequence[str], hide_language: bool) -> tuple[list[str], list[str]]:
     """HumanEval's prompts translated into each language (signature + doc comment, no body) as routing
     prompts: a second held-out set, 164 per language, of code unlike the training programs."""
-    from codebabel.data.pairs import CODE_TAG, language_tags
-    from codebabel.evaluate.benchmarks import load_benchmark
 
     prompts, labels = [], []
     for lang in languages:
@@ -133,8 +143,6 @@ def route_accuracy(run: str | Path, data: Sequence[str], split: str | None = "te
     """Each router on the pairs of ``data`` (``split``), with the language tag and with ``<code>``:
     ``{router: {"tagged": report, "hidden": report}}`` (:func:`routing_report`); with ``humaneval`` also
     ``"humaneval_tagged"`` / ``"humaneval_hidden"`` on HumanEval's translated prompts."""
-    from codebabel.data.pairs import read_pairs
-    from codebabel.route.experts import run_languages, run_model
 
     run = Path(run).expanduser()
     if not run.is_dir():
@@ -143,8 +151,6 @@ def route_accuracy(run: str | Path, data: Sequence[str], split: str | None = "te
     pairs = [p for path in data for p in read_pairs(path) if split is None or p.split in (None, split)]
     model = tokenizer = None
     if "gate" in routers:
-        from codebabel.models.loading import load_model
-
         model, tokenizer = load_model(run_model(run), device=device)  # the gate reads only the embeddings
     out: dict = {"languages": languages, "split": split, "data": list(data)}
     for kind in routers:
@@ -160,3 +166,36 @@ def route_accuracy(run: str | Path, data: Sequence[str], split: str | None = "te
                 prompts, labels = humaneval_prompts(languages, hide)
                 out[kind][f"humaneval_{mode}"] = routing_report(router.route(prompts), labels, languages)
     return out
+
+
+@dataclass(frozen=True)
+class RouteAccuracyConfig:
+    """``codebabel route accuracy``: the routers named by ``router`` (``all``: every one) on the pairs of
+    ``data`` of ``split`` (``all``: every pair), and with ``humaneval`` on HumanEval's translated prompts."""
+
+    experts: str
+    data: tuple[str, ...]
+    split: str | None = "test"
+    router: str = "all"
+    out: str | None = None
+    humaneval: bool = False
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.split == "all":
+            object.__setattr__(self, "split", None)
+        for kind in self.routers:
+            if kind not in ROUTERS:
+                raise CodebabelError(f"--router {kind!r} is unknown; use one of {', '.join(ROUTERS)} or all")
+
+    @property
+    def routers(self) -> list[str]:
+        return list(ROUTERS) if self.router == "all" else [self.router]
+
+
+def route_accuracy_report(cfg: RouteAccuracyConfig) -> dict:
+    """:func:`route_accuracy` as ``cfg`` says; the report is also written to ``cfg.out`` (JSON) when given."""
+    report = route_accuracy(cfg.experts, cfg.data, cfg.split, cfg.routers, cfg.device, cfg.humaneval)
+    if cfg.out:
+        atomic_write_text(Path(cfg.out), json.dumps(report, indent=2) + "\n")
+    return report

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from codebabel.data.corpus import iter_texts, open_split
 from codebabel.errors import CodebabelError
 from codebabel.train.packing import Piece, pack, pieces
 
@@ -38,7 +39,6 @@ class DataStats:
 
 def iter_records(entry: str, split: str, train_split: str) -> Iterator[tuple[str, int, dict]]:
     """``(where, line, record)`` of one data entry for ``split``; nothing for a split-less file's eval split."""
-    from codebabel.evaluate.perplexity import iter_texts, open_split
 
     path = Path(entry.replace("{split}", split)).expanduser()
     if path.is_dir():

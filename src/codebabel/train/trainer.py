@@ -24,8 +24,13 @@ from typing import Any
 from rich.console import Console
 
 from codebabel.errors import CodebabelError
-from codebabel.evaluate.results import atomic_write_text
+from codebabel.models.loading import attach_adapter, load_model, load_tokenizer
+from codebabel.models.lora import lora_targets
+from codebabel.store import atomic_write_text
+from codebabel.train.loss import chunked_lm_loss
+from codebabel.train.packing import PackedCollator
 from codebabel.train.recipe import Hyper, Recipe
+from codebabel.train.samples import packed_rows
 
 
 def run_dir(recipe: Recipe) -> Path:
@@ -138,9 +143,6 @@ def _model(recipe: Recipe, hyper: Hyper, previous: Path | None):
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from codebabel.models.loading import load_model
-    from codebabel.models.lora import lora_targets
-
     if hyper.method == "full" and previous is not None:
         model = AutoModelForCausalLM.from_pretrained(previous)
         model.config.use_cache = False
@@ -162,8 +164,6 @@ def _packed_trainer(loss_chunk: int):
     model's inputs, and trains with the chunked loss (train/loss.py) where it applies."""
     import torch
     from transformers import Trainer
-
-    from codebabel.train.loss import chunked_lm_loss
 
     class PackedTrainer(Trainer):
         def _track_num_input_tokens(self, inputs):
@@ -194,10 +194,6 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
     """Run every stage of ``recipe``; returns (and writes) the summary."""
     from accelerate import PartialState
     from transformers import set_seed
-
-    from codebabel.models.loading import load_tokenizer
-    from codebabel.train.packing import PackedCollator
-    from codebabel.train.samples import packed_rows
 
     console = console or Console(stderr=True)
     dist = PartialState()  # one process, or each of `accelerate launch`'s: only the main one writes files
@@ -307,7 +303,6 @@ def _plain(recipe: Recipe) -> Any:
 def export_merged(adapter: str, out: str, model: str | None = None) -> Path:
     """Merge a LoRA adapter into its base model and save a plain Hugging Face folder (``codebabel export
     --merge``). The base is ``model``, else the adapter's ``base_model_name_or_path``."""
-    from codebabel.models.loading import attach_adapter, load_model
 
     apath = Path(adapter).expanduser()
     cfg_path = apath / "adapter_config.json"

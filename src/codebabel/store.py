@@ -1,16 +1,27 @@
-"""The results store: one folder per run, named by a hash of every setting that changes a result.
+"""Everything codebabel keeps on disk to skip or resume work: the one settings hash, atomic writes, the one
+``cached()``, and the results store of ``codebabel evaluate``.
 
-``<results_dir>/<benchmark>-<language>-<model>-<hash12>/`` holds
+- :func:`settings_hash` — sha256 of the JSON-normalised settings, first :data:`HASH_LEN` hex digits: the one
+  hash of settings (run folder names, corpus manifests, phase files, cache records);
+  :func:`file_digest` — the full sha256 of a file's contents.
+- :func:`atomic_write_text` — temp file in the same folder + ``os.replace``: a reader sees the old file or the
+  new one, never half of one.
+- :func:`cached` — "skip when the settings did not change": the result stored at a path with the settings that
+  made it (``{settings_hash, settings, result}``), reused when the settings hash the same, else recomputed and
+  rewritten atomically. Used by the corpus manifest, quickstart's phases, translation's generations and the
+  routing gate.
+- :class:`JsonlLog` / :class:`RunStore` — the results store: one folder per run,
+  ``<results_dir>/<benchmark>-<language>-<model>-<settings_hash>/``, holding
 
-- ``settings.json`` — the settings the hash was computed from (written once);
-- ``completions.jsonl`` — one line per generated sample, appended as generation goes;
-- ``results.jsonl`` — one line per executed sample (task_id, sample, completion, status, passed, ...);
-- ``summary.json`` — pass@k and status counts, replaced atomically at the end.
+  - ``settings.json`` — the settings the hash was computed from (written once);
+  - ``completions.jsonl`` — one line per generated sample, appended as generation goes;
+  - ``results.jsonl`` — one line per executed sample (task_id, sample, completion, status, passed, ...);
+  - ``summary.json`` — pass@k and status counts, replaced atomically at the end.
 
-Lines are appended with a single ``write`` on an ``O_APPEND`` descriptor, so a crash can at worst leave a
-partial *last* line, which the next run drops (and says so). Re-running the same command skips every
-(task, sample) already present, so an interrupted run completes with nothing lost or counted twice; a run
-with other settings gets another folder and never mixes in.
+  Lines are appended with a single ``write`` on an ``O_APPEND`` descriptor, so a crash can at worst leave a
+  partial *last* line, which the next run drops (and says so). Re-running the same command skips every
+  (task, sample) already present, so an interrupted run completes with nothing lost or counted twice; a run
+  with other settings gets another folder and never mixes in.
 """
 
 from __future__ import annotations
@@ -20,17 +31,32 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from codebabel.errors import CodebabelError
 
 Key = tuple[str, int]
+T = TypeVar("T")
+
+#: hex digits of :func:`settings_hash`: 64 bits, so two different settings never meet in practice
+HASH_LEN = 16
 
 
-def settings_hash(settings: dict[str, Any]) -> str:
+def settings_hash(settings: Any) -> str:
+    """The hash of ``settings`` (any JSON-able value; other objects by ``str``), independent of key order."""
     blob = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return hashlib.sha256(blob.encode()).hexdigest()[:HASH_LEN]
+
+
+def file_digest(path: str | Path) -> str:
+    """The full sha256 of a file's contents, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _slug(text: str) -> str:
@@ -53,6 +79,38 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def cached(path: Path, settings: dict[str, Any], compute: Callable[[], T], *,
+           valid: Callable[[T], bool] = lambda result: True, merge: bool = False) -> tuple[T, bool]:
+    """``(result, reused)``: the result stored at ``path`` by an earlier call with the same settings (compared by
+    :func:`settings_hash`) for which ``valid(result)`` still holds, else ``compute()``'s, stored at ``path``.
+
+    The file is ``{"settings_hash", "settings", "result"}`` (JSON, written atomically). ``merge=True`` is for a
+    dict result that users read as it is (a corpus manifest): its keys sit next to ``settings_hash`` and
+    ``settings`` instead of under ``result``, and that whole record is the result.
+    """
+    path = Path(path)
+    key = settings_hash(settings)
+    saved = _read_record(path)
+    if saved is not None and settings_hash(saved.get("settings")) == key:
+        result = saved if merge else saved.get("result")
+        if valid(result):
+            return result, True
+    result = compute()
+    record = {"settings_hash": key, "settings": json.loads(json.dumps(settings, default=str))}
+    record = {**record, **result} if merge else {**record, "result": result}
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    return (record if merge else result), False
+
+
+def _read_record(path: Path) -> dict | None:
+    """The JSON object at ``path`` if it holds one with settings (anything else is recomputed)."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return saved if isinstance(saved, dict) and "settings" in saved else None
 
 
 class JsonlLog:
@@ -109,10 +167,12 @@ class JsonlLog:
 
 
 class RunStore:
+    """One evaluation run's folder, named by :func:`settings_hash` of its settings; resumable (see above)."""
+
     def __init__(self, results_dir: Path, settings: dict[str, Any], label: str):
         self.settings = settings
         self.hash = settings_hash(settings)
-        self.dir = Path(results_dir) / f"{_slug(label)}-{self.hash[:12]}"
+        self.dir = Path(results_dir) / f"{_slug(label)}-{self.hash}"
         self.dir.mkdir(parents=True, exist_ok=True)
         settings_path = self.dir / "settings.json"
         if settings_path.exists():

@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from codebabel.benchmarks import load_benchmark_with_skips
 from codebabel.errors import CodebabelError
-from codebabel.evaluate.benchmarks import load_benchmark_with_skips
-from codebabel.evaluate.results import atomic_write_text
+from codebabel.languages import languages_of
+from codebabel.store import atomic_write_text
 
 
 def export_benchmark(benchmark: str, language: str, out: str):
     """Write the files; yields (path, problems written, skipped) per language."""
-    from codebabel.evaluate.harness import languages_of
-
     langs = languages_of(language)
     out_path = Path(out)
     if len(langs) > 1 and out_path.suffix == ".jsonl":

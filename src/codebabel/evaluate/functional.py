@@ -7,7 +7,6 @@ generated are executed without being generated again, samples already executed a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections import Counter
@@ -25,15 +24,16 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from codebabel.benchmarks import Problem, load_benchmark_with_skips
 from codebabel.config import EvalConfig
 from codebabel.errors import CodebabelError
-from codebabel.evaluate.benchmarks import Problem, load_benchmark_with_skips
 from codebabel.evaluate.passk import mean_pass_at_k
-from codebabel.evaluate.results import RunStore
+from codebabel.evaluate.sources import CompletionSource, completion_source
 from codebabel.execute.runner import Job, run_many
 from codebabel.execute.sandbox import Sandbox
 from codebabel.execute.status import Status
-from codebabel.languages import Language, all_languages, get_language
+from codebabel.languages import get_language, languages_of
+from codebabel.store import RunStore, atomic_write_text, file_digest, settings_hash
 
 Key = tuple[str, int]
 
@@ -45,52 +45,9 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def read_completions_file(path: str, problems: dict[str, Problem]) -> dict[Key, dict]:
-    """Samples in human-eval's format (one JSON object per line with task_id and completion)."""
-    p = Path(path)
-    if not p.is_file():
-        raise CodebabelError(f"--completions {path}: no such file")
-    out: dict[Key, dict] = {}
-    counts: Counter[str] = Counter()
-    with p.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                task_id, completion = str(rec["task_id"]), rec["completion"]
-                if not isinstance(completion, str):
-                    raise TypeError
-            except (ValueError, KeyError, TypeError):
-                raise CodebabelError(
-                    f"{path}:{lineno}: malformed sample (expected JSON with string fields task_id and completion)"
-                ) from None
-            if task_id not in problems:
-                raise CodebabelError(f"{path}:{lineno}: task_id {task_id!r} is not a problem of this benchmark")
-            sample = counts[task_id]
-            counts[task_id] += 1
-            out[(task_id, sample)] = {"task_id": task_id, "sample": sample, "completion": completion}
-    if not out:
-        raise CodebabelError(f"--completions {path}: the file holds no samples")
-    return out
-
-
-def _file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def benchmark_digest(problems: list[Problem]) -> str:
     """A hash of every problem's prompt and tests: a changed translation never reuses old results."""
-    h = hashlib.sha256()
-    for p in problems:
-        for part in (p.task_id, p.prompt, p.tests):
-            h.update(part.encode())
-            h.update(b"\0")
-    return h.hexdigest()[:16]
+    return settings_hash([[p.task_id, p.prompt, p.tests] for p in problems])
 
 
 def run_settings(cfg: EvalConfig, language: str, source_identity: str, backend: str | None,
@@ -122,11 +79,7 @@ def _adapter_identity(adapter: str) -> str:
     p = Path(adapter)
     if not p.is_dir():
         raise CodebabelError(f"--adapter {adapter}: no such folder (expected a PEFT adapter folder)")
-    h = hashlib.sha256()
-    for f in sorted(p.glob("adapter_*")):
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return f"{p.resolve()}@{h.hexdigest()[:16]}"
+    return f"{p.resolve()}@{settings_hash({f.name: file_digest(f) for f in sorted(p.glob('adapter_*'))})}"
 
 
 def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | None = None) -> dict:
@@ -141,83 +94,20 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | N
     if (why := language.toolchain_missing()) is not None:
         raise CodebabelError(why)
     selected = problems[: cfg.limit] if cfg.limit else problems
-    by_id = {p.task_id: p for p in selected}
     sandbox = Sandbox(unsafe=cfg.execution.unsafe_no_sandbox)  # refuse early, before any generation
-
-    given: dict[Key, dict] = {}
-    backend_name = prompt_format = None
-    if cfg.reference:
-        if any(p.canonical_solution is None for p in selected):
-            raise CodebabelError(
-                f"--reference: {cfg.benchmark} in {language.display_name} has no reference solutions (only the "
-                f"Python original has them); --stub runs the translated harness with a default return value")
-        identity, label = "reference", "reference"
-        given = {(p.task_id, 0): {"task_id": p.task_id, "sample": 0, "completion": p.canonical_solution}
-                 for p in selected}
-    elif cfg.stub:
-        if any(p.stub is None for p in selected):
-            raise CodebabelError(f"--stub: {cfg.benchmark} in {language.display_name} is the original, with no "
-                                 "stub bodies; use --reference")
-        identity, label = "stub", "stub"
-        given = {(p.task_id, 0): {"task_id": p.task_id, "sample": 0, "completion": p.stub} for p in selected}
-    elif cfg.completions is not None:
-        given = read_completions_file(cfg.completions, {p.task_id: p for p in problems})
-        given = {k: v for k, v in given.items() if k[0] in by_id}
-        identity, label = f"completions:{_file_sha256(cfg.completions)}", Path(cfg.completions).stem
-    else:
-        from codebabel.generate.base import choose_backend
-        from codebabel.models.loading import pick_device, resolve
-
-        source = resolve(cfg.model)
-        identity, label = source.identity, source.display_name
-        backend_name, _ = choose_backend(source.gguf_path is not None, cfg.adapter, pick_device(cfg.device),
-                                         cfg.backend)
-        prompt_format = source.default_prompt_format if cfg.prompt_format == "auto" else cfg.prompt_format
+    source = completion_source(cfg, language, problems, selected, backends)
     store = RunStore(
         Path(cfg.results_dir),
-        run_settings(cfg, language.name, identity, backend_name, prompt_format, benchmark_digest(problems)),
-        f"{cfg.benchmark}-{language.name}-{label}",
+        run_settings(cfg, language.name, source.identity, source.backend, source.prompt_format,
+                     benchmark_digest(problems)),
+        f"{cfg.benchmark}-{language.name}-{source.label}",
     )
     if store.results.dropped_partial or store.completions.dropped_partial:
         console.print("[yellow]note:[/] dropped a partial last line left by an interrupted run")
-
-    if given:
-        wanted = sorted(given)
-        for key in wanted:
-            if key not in store.completions:
-                store.completions.append(given[key])
-    else:
-        wanted = [(p.task_id, i) for p in selected for i in range(cfg.sampling.n)]
-
-    gen_s = exec_s = 0.0
-    new_results = 0
+    wanted = source.keys(selected)
     try:
-        todo_gen = [] if given else [
-            p for p in selected if any((p.task_id, i) not in store.completions for i in range(cfg.sampling.n))
-        ]
-        chunk = max(1, cfg.batch_size)
         with _progress(console) as progress:
-            bar_gen = progress.add_task("generate", total=len(todo_gen)) if todo_gen else None
-            to_run = sum(1 for k in wanted if k not in store.results)
-            bar_exec = progress.add_task("execute", total=to_run)
-            backend = None
-            # pending executions from earlier runs (generated, not executed) go first
-            ts = time.monotonic()
-            new_results += _execute(store, by_id, [k for k in wanted if k in store.completions
-                                                   and k not in store.results], cfg, sandbox, progress, bar_exec)
-            exec_s += time.monotonic() - ts
-            for start in range(0, len(todo_gen), chunk):
-                part = todo_gen[start:start + chunk]
-                if backend is None:
-                    backend = _backend(source, cfg, backends)
-                ts = time.monotonic()
-                _generate(store, backend, part, cfg, prompt_format, source.chat_instruction, progress, bar_gen)
-                gen_s += time.monotonic() - ts
-                ts = time.monotonic()
-                keys = [(p.task_id, i) for p in part for i in range(cfg.sampling.n)]
-                new_results += _execute(store, by_id, [k for k in keys if k not in store.results], cfg, sandbox,
-                                        progress, bar_exec)
-                exec_s += time.monotonic() - ts
+            new_results, gen_s, exec_s = _complete(store, source, selected, wanted, cfg, sandbox, progress)
     finally:
         store.close()
 
@@ -229,9 +119,9 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | N
         language=language.name,
         translated=len(problems),
         untranslated={s.task_id: s.reason for s in skipped},
-        source=label,
-        backend=backend_name,
-        prompt_format=prompt_format,
+        source=source.label,
+        backend=source.backend,
+        prompt_format=source.prompt_format,
         new_samples=new_results,
         time={"generation_s": round(gen_s, 2), "execution_s": round(exec_s, 2),
               "total_s": round(time.monotonic() - t0, 2)},
@@ -240,32 +130,31 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | N
     return summary
 
 
-def _backend(source, cfg: EvalConfig, cache: dict | None):
-    from codebabel.generate.base import make_backend
-
-    key = (source.identity, cfg.adapter, cfg.backend, cfg.device, cfg.batch_size)
-    if cache is not None and key in cache:
-        return cache[key]
-    backend = make_backend(source, adapter=cfg.adapter, backend=cfg.backend, device=cfg.device,
-                           batch_size=cfg.batch_size)
-    if cache is not None:
-        cache[key] = backend
-    return backend
-
-
-def languages_of(spec: str) -> list[Language]:
-    """``all``, one name, or a comma-separated list of names/aliases/extensions (duplicates once)."""
-    if spec.strip().lower() == "all":
-        return list(all_languages())
-    langs: list[Language] = []
-    for part in spec.split(","):
-        if part.strip():
-            lang = get_language(part)
-            if lang not in langs:
-                langs.append(lang)
-    if not langs:
-        raise CodebabelError(f"--language {spec!r}: name at least one language, or 'all'")
-    return langs
+def _complete(store: RunStore, source: CompletionSource, selected: list[Problem], wanted: list[Key],
+              cfg: EvalConfig, sandbox: Sandbox, progress: Progress) -> tuple[int, float, float]:
+    """Execute the stored samples that have no result yet, then, chunk by chunk, store the samples the run
+    lacks and execute them; returns ``(new results, generation s, execution s)``."""
+    by_id = {p.task_id: p for p in selected}
+    todo = [p for p in selected if any(k not in store.completions for k in source.keys([p]))]
+    generates = todo and source.backend is not None  # given samples are stored at once, without a bar
+    bar_gen = progress.add_task("generate", total=len(todo)) if generates else None
+    bar_exec = progress.add_task("execute", total=sum(1 for k in wanted if k not in store.results))
+    # pending executions from earlier runs (generated, not executed) go first
+    ts = time.monotonic()
+    new = _execute(store, by_id, [k for k in wanted if k in store.completions and k not in store.results], cfg,
+                   sandbox, progress, bar_exec)
+    gen_s, exec_s = 0.0, time.monotonic() - ts
+    for start in range(0, len(todo), source.chunk):
+        part = todo[start:start + source.chunk]
+        ts = time.monotonic()
+        for record in source.samples(part, on_progress=lambda k: progress.advance(bar_gen, k)):
+            store.completions.append(record)
+        gen_s += time.monotonic() - ts
+        ts = time.monotonic()
+        new += _execute(store, by_id, [k for k in source.keys(part) if k not in store.results], cfg, sandbox,
+                        progress, bar_exec)
+        exec_s += time.monotonic() - ts
+    return new, gen_s, exec_s
 
 
 def evaluate_languages(cfg: EvalConfig, console: Console | None = None) -> dict:
@@ -275,8 +164,6 @@ def evaluate_languages(cfg: EvalConfig, console: Console | None = None) -> dict:
     The combined summary is written to ``<results_dir>/<benchmark>-languages-<source>-<hash>.json``.
     """
     from dataclasses import replace
-
-    from codebabel.evaluate.results import atomic_write_text
 
     console = console or Console(stderr=True)
     langs = languages_of(cfg.language)
@@ -301,29 +188,12 @@ def evaluate_languages(cfg: EvalConfig, console: Console | None = None) -> dict:
         rows.append({"display_name": lang.display_name, **summary})
     ran = [r for r in rows if "not_run" not in r]
     source = ran[0]["source"] if ran else "none"
-    key = hashlib.sha256(json.dumps([r.get("run_dir", r["language"]) for r in rows]).encode()).hexdigest()[:12]
+    key = settings_hash([r.get("run_dir", r["language"]) for r in rows])
     path = Path(cfg.results_dir) / f"{cfg.benchmark}-languages-{source}-{key}.json"
     combined = {"benchmark": cfg.benchmark, "source": source, "languages": rows, "summary_path": str(path)}
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(combined, indent=2) + "\n")
     return combined
-
-
-def _generate(store: RunStore, backend, part: list[Problem], cfg: EvalConfig, prompt_format: str,
-              instruction: str, progress: Progress, bar) -> None:
-    from codebabel.generate.prompts import format_prompt
-
-    texts, stops = [], None
-    for p in part:
-        text, extra = format_prompt(backend.tokenizer, p.prompt, p.language.display_name, prompt_format,
-                                    instruction=instruction, fence=p.language.fence)
-        texts.append(text)
-        stops = [*p.stop_tokens, *extra]
-    outs = backend.generate(texts, cfg.sampling, stops, on_progress=lambda k: progress.advance(bar, k))
-    for p, samples in zip(part, outs, strict=True):
-        for i, c in enumerate(samples):
-            store.completions.append({"task_id": p.task_id, "sample": i, "completion": c.text,
-                                      "n_tokens": c.n_tokens, "finish_reason": c.finish_reason})
 
 
 def _execute(store: RunStore, by_id: dict[str, Problem], keys: list[Key], cfg: EvalConfig, sandbox: Sandbox,

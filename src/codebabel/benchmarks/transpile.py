@@ -23,6 +23,8 @@ import sys
 from dataclasses import dataclass
 from functools import cache
 
+from codebabel.benchmarks.humaneval import humaneval_python
+from codebabel.benchmarks.problem import Problem
 from codebabel.errors import CodebabelError
 from codebabel.languages import Language
 from codebabel.languages.base import Param, Signature, TestCase
@@ -256,8 +258,6 @@ def signature_for(a: Analysis, lang: Language) -> Signature:
 
 @cache
 def _analyses(key: str) -> tuple[dict[str, Analysis | Skipped], tuple]:
-    from codebabel.evaluate.benchmarks import humaneval_python
-
     problems = humaneval_python()
     cases = record_cases(problems)
     out: dict[str, Analysis | Skipped] = {}
@@ -280,8 +280,6 @@ def humaneval_analyses() -> tuple[dict[str, Analysis | Skipped], tuple]:
 
 def translate_humaneval(lang: Language):
     """(problems, skipped) of HumanEval in ``lang``; each skip names the problem and the reason."""
-    from codebabel.evaluate.benchmarks import Problem
-
     analyses, source = humaneval_analyses()
     problems: list[Problem] = []
     skipped: list[Skipped] = []

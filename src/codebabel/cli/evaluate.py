@@ -1,0 +1,139 @@
+"""``codebabel evaluate`` (a benchmark, by running the code), ``evaluate perplexity`` and ``evaluate translation``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from codebabel.cli import tables
+from codebabel.cli.tables import err, out
+from codebabel.config import EvalConfig, ExecutionConfig, PerplexityConfig
+from codebabel.errors import CodebabelError
+
+app = typer.Typer(help="Evaluate a model (or given completions) on a benchmark by running the code in "
+                       "the sandbox; `evaluate perplexity` measures perplexity on corpora.")
+
+
+@app.callback(invoke_without_command=True, no_args_is_help=True)
+def evaluate(
+    ctx: typer.Context,
+    model: Annotated[str | None, typer.Option(help="Registered name (codebabel models list), local HF folder, "
+                                                   ".gguf file, or Hugging Face Hub id.")] = None,
+    adapter: Annotated[str | None, typer.Option(help="PEFT adapter folder, applied unmerged on --model.")] = None,
+    reference: Annotated[bool, typer.Option("--reference", help="Execute the canonical solutions.")] = False,
+    stub: Annotated[bool, typer.Option("--stub", help="Execute each translated problem with a stub body that "
+                                                       "returns a default value (checks the harness).")] = False,
+    completions: Annotated[str | None, typer.Option(help="Execute these samples (JSONL: task_id, completion) "
+                                                         "instead of generating.")] = None,
+    benchmark: Annotated[str, typer.Option(help="Benchmark name.")] = "humaneval",
+    language: Annotated[str, typer.Option(help="Language name, alias or extension (py, python, .py); a "
+                                               "comma-separated list; or 'all' (one table).")] = "py",
+    n: Annotated[int, typer.Option(help="Samples per problem.")] = 1,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 = greedy.")] = 0.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass.")] = 0.95,
+    top_k: Annotated[int, typer.Option(help="Top-k sampling; 0 = off.")] = 0,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per sample at most.")] = 512,
+    seed: Annotated[int, typer.Option(help="Random seed for sampling.")] = 0,
+    prompt_format: Annotated[str, typer.Option(help="raw | chat | auto (the model's measured best).")] = "auto",
+    backend: Annotated[str, typer.Option(help="auto | hf | llamacpp (auto: llama.cpp on CPU where it applies).")] = "auto",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Problems per generation call.")] = 8,
+    limit: Annotated[int | None, typer.Option(help="Only the first N problems.")] = None,
+    k: Annotated[str, typer.Option(help="Comma-separated k for pass@k, each <= --n.")] = "1",
+    timeout: Annotated[float, typer.Option(help="Wall-clock seconds per program.")] = 10.0,
+    memory_mb: Annotated[int, typer.Option(help="Address-space limit per program (MiB).")] = 2048,
+    workers: Annotated[int | None, typer.Option(help="Programs run in parallel (default: CPU count).")] = None,
+    warm: Annotated[bool, typer.Option("--warm/--cold", help="Python programs: warm fork server in the sandbox "
+                                                             "(default) or one interpreter per program.")] = True,
+    results_dir: Annotated[str, typer.Option(help="Folder for run folders (one per settings hash).")] = "results",
+    unsafe_no_sandbox: Annotated[bool, typer.Option("--unsafe-no-sandbox",
+                                                    help="Run generated code WITHOUT bubblewrap. Dangerous.")] = False,
+) -> None:
+    """Evaluate a model (or given completions) on a benchmark by running the code in the sandbox."""
+    if ctx.invoked_subcommand is not None:
+        # typer vendors click: where each option came from is compared by name. This check is about the command
+        # line itself (options of the group given before a subcommand's name), so it stays here.
+        given = [p.opts[0] for p in ctx.command.params
+                 if getattr(ctx.get_parameter_source(p.name), "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP")]
+        if given:
+            raise CodebabelError(f"{', '.join(given)} before '{ctx.invoked_subcommand}': options of "
+                                 f"`codebabel evaluate {ctx.invoked_subcommand}` go after its name")
+        return
+    from codebabel.evaluate.functional import evaluate as run_evaluation
+    from codebabel.evaluate.functional import evaluate_languages
+
+    cfg = EvalConfig.from_flags(
+        model=model, adapter=adapter, reference=reference, stub=stub, completions=completions, benchmark=benchmark,
+        language=language, prompt_format=prompt_format, backend=backend, device=device, batch_size=batch_size,
+        limit=limit, k=k, results_dir=results_dir, n=n, temperature=temperature, top_p=top_p, top_k=top_k,
+        max_new_tokens=max_new_tokens, seed=seed, timeout=timeout, memory_mb=memory_mb, workers=workers, warm=warm,
+        unsafe_no_sandbox=unsafe_no_sandbox,
+    )
+    if cfg.several_languages:
+        combined = evaluate_languages(cfg, console=err)
+        out.print(tables.eval_languages(combined))
+        print(f"summary: {combined['summary_path']}", flush=True)
+    else:
+        summary = run_evaluation(cfg, console=err)
+        out.print(tables.eval_summary(summary))
+        print(f"results: {summary['results_path']}", flush=True)  # plain print: never wrapped, easy to parse
+
+
+@app.command("perplexity", no_args_is_help=True)
+def evaluate_perplexity(
+    model: Annotated[str, typer.Option(help="Registered name (codebabel models list), local HF folder, "
+                                            ".gguf file, or Hugging Face Hub id.")],
+    data: Annotated[list[str], typer.Option(help="Corpus folder (manifest.json + split folders); repeat for "
+                                                 "several corpora (one row each).")],
+    adapter: Annotated[str | None, typer.Option(help="PEFT adapter folder, applied unmerged on --model.")] = None,
+    split: Annotated[str, typer.Option(help="Split folder of each corpus: train | validation | test.")] = "test",
+    context: Annotated[int, typer.Option(help="Window length in tokens.")] = 1024,
+    stride: Annotated[int, typer.Option(help="Tokens the window moves; the overlap is context only.")] = 512,
+    limit: Annotated[int | None, typer.Option(help="Only the first N documents of each corpus.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Windows per forward pass.")] = 4,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto | fp32 | bf16 | fp16 (auto: bf16 on a GPU that has it).")] = "auto",
+    out_path: Annotated[str | None, typer.Option("--out", help="Also write the results to this JSON file.")] = None,
+) -> None:
+    """Sliding-window perplexity and bits per byte of a model on corpus splits (one row per corpus)."""
+    from codebabel.evaluate.perplexity import evaluate_perplexity as run_perplexity
+
+    cfg = PerplexityConfig(model=model, adapter=adapter, data=tuple(data), split=split, context=context,
+                           stride=stride, device=device, dtype=dtype, limit=limit, batch_size=batch_size,
+                           out=out_path)
+    out.print(tables.perplexity(run_perplexity(cfg, console=err), cfg))
+    if cfg.out:
+        print(f"results: {cfg.out}", flush=True)
+
+
+@app.command("translation", no_args_is_help=True)
+def evaluate_translation_cmd(
+    data: Annotated[list[str], typer.Option(help="JSONL pairs (repeat for several files).")],
+    out_dir: Annotated[str, typer.Option("--out", help="Folder for completions, per-sample results, summary.")],
+    model: Annotated[str | None, typer.Option(help="Base model (default: the experts' own).")] = None,
+    experts: Annotated[str | None, typer.Option(help="Run folder of `codebabel route train-experts`; without it "
+                                                     "the base model translates.")] = None,
+    router: Annotated[str, typer.Option(help="gate | ngram | tag.")] = "gate",
+    mode: Annotated[str, typer.Option(help="merge (expert merged per routed group) | unmerged | mixed "
+                                           "(one batch, PEFT adapter_names).")] = "merge",
+    split: Annotated[str, typer.Option(help="Pairs of this split field ('all' = every pair).")] = "test",
+    hide_language: Annotated[bool, typer.Option("--hide-language", help="Prompt with <code> instead of the "
+                                                                        "source tag.")] = False,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per translation at most.")] = 512,
+    batch_size: Annotated[int, typer.Option(help="Prompts per generate call.")] = 8,
+    limit: Annotated[int | None, typer.Option(help="Only the first N prompts.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Programs run in parallel (default: CPU count).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per program.")] = 10.0,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto | fp32 | bf16 | fp16.")] = "auto",
+) -> None:
+    """Translate X → Python (base model or routed experts); execution accuracy, CodeBLEU, BLEU, exact match."""
+    from codebabel.evaluate.translation import TranslationConfig, evaluate_translation
+
+    cfg = TranslationConfig(data=tuple(data), out=out_dir, model=model, experts=experts, router=router, mode=mode,
+                            split=split, hide_language=hide_language, max_new_tokens=max_new_tokens,
+                            batch_size=batch_size, device=device, dtype=dtype, limit=limit,
+                            execution=ExecutionConfig.from_flags(timeout_s=timeout, workers=workers))
+    out.print(tables.translation(evaluate_translation(cfg, console=err), cfg))
+    print(f"results: {out_dir}/summary.json", flush=True)

@@ -1,0 +1,95 @@
+"""The generation backends by name, and the choice between them: llama.cpp on CPU where it can run the exact
+model (a GGUF, no adapter), transformers everywhere else. A new backend is one entry in :data:`BACKENDS`."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+
+from rich.console import Console
+
+from codebabel.errors import CodebabelError
+from codebabel.generate.base import Backend, BackendName
+from codebabel.generate.hf import HFBackend
+from codebabel.generate.llamacpp import LlamaCppBackend
+from codebabel.models.loading import pick_device, resolve
+
+
+def _hf(source, *, adapter, device, dtype, batch_size, **_) -> Backend:
+    return HFBackend.from_source(source, adapter=adapter, device=device, dtype=dtype, batch_size=batch_size)
+
+
+def _llamacpp(source, *, n_ctx, n_threads, **_) -> Backend:
+    return LlamaCppBackend(source, n_ctx=n_ctx, n_threads=n_threads)
+
+
+#: name -> factory(source, adapter=, device=, dtype=, batch_size=, n_ctx=, n_threads=)
+BACKENDS: dict[str, Callable[..., Backend]] = {"hf": _hf, "llamacpp": _llamacpp}
+
+
+def llama_cpp_available() -> bool:
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def choose_backend(
+    has_gguf: bool, adapter: str | None, device: str, backend: BackendName = "auto"
+) -> tuple[str, str]:
+    """``(backend name, why)`` — llama.cpp only when it can run this exact model faster on CPU."""
+    if backend != "auto" and backend not in BACKENDS:
+        raise CodebabelError(f"--backend {backend}: use auto, {', '.join(BACKENDS)}")
+    if backend == "hf":
+        return "hf", "requested with --backend hf"
+    if backend == "llamacpp":
+        if not llama_cpp_available():
+            raise CodebabelError(
+                "--backend llamacpp: llama-cpp-python is not installed (pip install 'codebabel[llamacpp]')"
+            )
+        if not has_gguf:
+            raise CodebabelError(
+                "--backend llamacpp: this model has no GGUF file; pass a registered name or a .gguf file"
+            )
+        if adapter:
+            raise CodebabelError("--backend llamacpp: adapters run on the hf backend only; use --backend hf")
+        return "llamacpp", "requested with --backend llamacpp"
+    if adapter:
+        return "hf", "an adapter is attached (served unmerged by PEFT)"
+    if device != "cpu":
+        return "hf", f"device is {device}"
+    if not has_gguf:
+        return "hf", "the model has no GGUF file"
+    if not llama_cpp_available():
+        return (
+            "hf",
+            "llama-cpp-python is not installed (pip install 'codebabel[llamacpp]' for faster CPU sampling)",
+        )
+    return "llamacpp", "CPU, GGUF available, no adapter"
+
+
+def make_backend(
+    source_spec,
+    adapter: str | None = None,
+    backend: BackendName = "auto",
+    device: str = "auto",
+    *,
+    dtype: str = "auto",
+    batch_size: int = 8,
+    n_ctx: int = 4096,
+    n_threads: int | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Backend:
+    """The backend for a model: llama.cpp on CPU when it has a GGUF and no adapter, else transformers.
+
+    ``source_spec`` is anything :func:`codebabel.models.loading.resolve` accepts (or a ModelSource).
+    One line saying which backend and why goes to ``log`` (default: stderr).
+    """
+    source = resolve(source_spec)
+    dev = pick_device(device)
+    name, why = choose_backend(source.gguf_path is not None, adapter, dev, backend)
+    be = BACKENDS[name](source, adapter=adapter, device=dev, dtype=dtype, batch_size=batch_size, n_ctx=n_ctx,
+                        n_threads=n_threads)
+    be.description = f"{be.description} — chosen because: {why}"
+    if log is None:
+        Console(stderr=True, soft_wrap=True, highlight=False).print(f"generation backend: {be.description}")
+    else:
+        log(f"generation backend: {be.description}")
+    return be
