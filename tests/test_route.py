@@ -372,3 +372,32 @@ def test_evaluate_translation_cli(random_run, tiny, tmp_path, cli):
             "--out", str(tmp_path / "base"), "--max-new-tokens", "8", "--limit", "2", "--workers", "2")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "routing" not in json.loads((tmp_path / "base" / "summary.json").read_text())
+
+
+def test_pairs_without_an_id_are_each_scored_against_their_own_source(tmp_path):
+    """Issue 14, item 1: two id-less pairs used to share the key "", so 3 programs ran instead of 4 and both
+    rows were scored against the second pair's source and reference."""
+    import shutil
+
+    from codebabel.config import ExecutionConfig
+    from codebabel.errors import CodebabelError
+    from codebabel.evaluate.translation import TranslationConfig, _execute, keyed_pairs
+
+    if shutil.which("bwrap") is None or shutil.which("node") is None:
+        pytest.skip("needs bubblewrap and node (scripts/setup.sh installs them)")
+    data = tmp_path / "pairs.jsonl"
+    data.write_text('{"js": "console.log(1)", "py": "print(1)"}\n{"js": "console.log(2)", "py": "print(2)"}\n')
+    cfg = TranslationConfig(data=(str(data),), out=str(tmp_path / "o"), split="all",
+                            execution=ExecutionConfig(workers=2))
+    pairs = keyed_pairs(cfg)
+    assert [p.id for p in pairs] == ["pairs.jsonl#1", "pairs.jsonl#2"]
+    rows = [{"id": p.id, "source": "js", "expert": None, "completion": p.code["py"], "finish_reason": "eos",
+             "n_tokens": 1} for p in pairs]
+    done = _execute(rows, {p.id: p for p in pairs}, cfg, console=None)
+    assert [r["correct"] for r in done] == [True, True]
+    assert [r["reference"] for r in done] == ["print(1)", "print(2)"]
+    twice = tmp_path / "twice.jsonl"
+    twice.write_text('{"id": "a", "js": "console.log(1)", "py": "print(1)"}\n'
+                     '{"id": "a", "js": "console.log(2)", "py": "print(2)"}\n')
+    with pytest.raises(CodebabelError, match="pair id 'a'"):
+        keyed_pairs(TranslationConfig(data=(str(twice),), out=str(tmp_path / "o2")))

@@ -38,7 +38,7 @@ def route_accuracy_cmd(
     router: Annotated[str, typer.Option(help="gate | ngram | tag | all.")] = "all",
     out_path: Annotated[str | None, typer.Option("--out", help="Also write the results to this JSON file.")] = None,
     humaneval: Annotated[bool, typer.Option("--humaneval", help="Also route HumanEval's prompts translated into "
-                                                                "each language (164 per language).")] = False,
+                                                                "each language (161 per language: the problems translated into it).")] = False,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
 ) -> None:
     """Routing accuracy per language and confusion matrices, with the language tag and with <code>."""

@@ -25,7 +25,7 @@ from pathlib import Path
 from rich.console import Console
 
 from codebabel.config import ExecutionConfig, SamplingConfig
-from codebabel.data.pairs import CODE_TAG, language_tags, read_pairs
+from codebabel.data.pairs import CODE_TAG, Pair, language_tags, read_pairs
 from codebabel.errors import CodebabelError
 from codebabel.evaluate.codematch import DATAFLOW_CONVENTION, codebleu_scores, exact_match
 from codebabel.execute.runner import Job, run_many
@@ -83,9 +83,7 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None)
         raise CodebabelError(f"--router {cfg.router!r} is unknown; use one of {', '.join(ROUTERS)}")
     if not cfg.model and not cfg.experts:
         raise CodebabelError("evaluate translation: pass --model, --experts RUN, or both")
-    pairs = []
-    for path in cfg.data:
-        pairs += [p for p in read_pairs(path) if cfg.split is None or p.split in (None, cfg.split)]
+    pairs = keyed_pairs(cfg)
     run = Path(cfg.experts).expanduser() if cfg.experts else None
     if run is not None:
         if not run.is_dir():
@@ -102,7 +100,7 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None)
     if not prompts:
         raise CodebabelError(f"--data {', '.join(cfg.data)}: no pair of split {cfg.split!r} holds both "
                              f"{cfg.target} and one of {', '.join(languages)}")
-    by_id = {(p.id or ""): p for p in pairs}
+    by_id = {p.id: p for p in pairs}
     out = Path(cfg.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     settings = _settings(cfg, model_spec, languages, prompts)
@@ -119,6 +117,23 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None)
     atomic_write_text(out / "results.jsonl", "".join(json.dumps(r) + "\n" for r in executed))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def keyed_pairs(cfg: TranslationConfig) -> list[Pair]:
+    """The pairs of ``cfg.data`` in ``cfg.split``, each with an id of its own: its ``id``, else
+    ``<file name>#<n>`` for the file's n-th pair (stable across runs). An id given twice is a one-line error: every result row
+    is scored against the source and reference of its own pair."""
+    pairs: list[Pair] = []
+    seen: dict[str, str] = {}
+    for path in cfg.data:
+        for n, p in enumerate(read_pairs(path), 1):
+            key = p.id or f"{Path(path).name}#{n}"
+            if key in seen:
+                raise CodebabelError(f"{path}: pair id {key!r} is also in {seen[key]}; give every pair its own id")
+            seen[key] = str(path)
+            if cfg.split is None or p.split in (None, cfg.split):
+                pairs.append(p if p.id else Pair(code=p.code, meta={**p.meta, "id": key}))
+    return pairs
 
 
 def _generate(cfg, run, model_spec, languages, prompts, labels, ids, console) -> list[dict]:

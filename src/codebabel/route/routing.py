@@ -127,7 +127,7 @@ def routing_report(predicted: Sequence[str | None], labels: Sequence[str], langu
 
 def humaneval_prompts(languages: Sequence[str], hide_language: bool) -> tuple[list[str], list[str]]:
     """HumanEval's prompts translated into each language (signature + doc comment, no body) as routing
-    prompts: a second held-out set, 164 per language, of code unlike the training programs."""
+    prompts: a second held-out set, 161 per language (the HumanEval problems translated into it), of code unlike the training programs."""
 
     prompts, labels = [], []
     for lang in languages:
