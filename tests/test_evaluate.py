@@ -228,3 +228,31 @@ def test_models_list_and_remove_in_an_empty_cache(tmp_path):
     assert gone.returncode == 0 and "was not pulled" in gone.stdout
     bad = run_cli("models", "remove", "nosuch", env=env)
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error:") and "nosuch" in bad.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--reference", "--memory-mb=-5"], "--memory-mb -5"),  # prlimit would turn the limit off
+    (["--reference", "--memory-mb", "0"], "--memory-mb 0"),  # every program would fail, differently warm/cold
+    (["--reference", "--workers", "0"], "--workers 0"),  # used to mean "one per CPU" silently
+    (["--reference", "--timeout", "0"], "--timeout 0"),
+])
+def test_limits_are_validated_before_anything_runs(tmp_path, args, needle):
+    """Issue 14, item 7: every execution limit is a real limit, refused with one line when it is not."""
+    r = run_cli("evaluate", *args, "--results-dir", str(tmp_path), timeout=120)
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and needle in lines[0], r.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_k_larger_than_the_samples_of_a_completions_file_is_refused_first(tmp_path):
+    """Issue 14, item 7: `--k 10` with one sample per problem used to run everything, then fail without
+    naming --k or the file."""
+    samples = tmp_path / "one.jsonl"
+    samples.write_text('{"task_id": "HumanEval/0", "completion": "    return True\\n"}\n'
+                       '{"task_id": "HumanEval/1", "completion": "    return []\\n"}\n')
+    r = run_cli("evaluate", "--completions", str(samples), "--limit", "2", "--k", "1,10", "--results-dir",
+                str(tmp_path / "runs"), timeout=120)
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert "--k 10" in lines[0] and str(samples) in lines[0]
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -51,6 +51,10 @@ class SamplingConfig:
         return self.temperature == 0
 
 
+#: the smallest address-space limit a program may get: below it no interpreter or runtime starts
+MIN_MEMORY_MB = 64
+
+
 @dataclass(frozen=True)
 class ExecutionConfig:
     """Limits for running one generated program in the sandbox."""
@@ -69,12 +73,18 @@ class ExecutionConfig:
         if self.timeout_s <= 0:
             raise CodebabelError(f"--timeout {self.timeout_s}: must be > 0 seconds")
         if self.workers < 1:
-            raise CodebabelError(f"--workers {self.workers}: must be at least 1")
+            raise CodebabelError(f"--workers {self.workers}: must be at least 1 (leave it out for one per CPU)")
+        # every limit is a real limit: 0 or a negative number would turn it off (prlimit) or fail every program
+        for flag, value, least in (("--memory-mb", self.memory_mb, MIN_MEMORY_MB), ("max_processes",
+                                   self.max_processes, 1), ("max_file_mb", self.max_file_mb, 1),
+                                   ("max_output_kb", self.max_output_kb, 1)):
+            if value < least:
+                raise CodebabelError(f"{flag} {value}: must be at least {least}")
 
     @classmethod
     def from_flags(cls, workers: int | None = None, **fields) -> ExecutionConfig:
-        """From the CLI's flags: ``--workers`` not given (or 0) means one worker per CPU."""
-        return cls(**fields, **({"workers": workers} if workers else {}))
+        """From the CLI's flags: ``--workers`` not given means one worker per CPU."""
+        return cls(**fields, **({"workers": workers} if workers is not None else {}))
 
 
 def parse_ks(text: str) -> tuple[int, ...]:

@@ -62,9 +62,19 @@ def completion_source(cfg: EvalConfig, language: Language, problems: list[Proble
     if cfg.completions is not None:
         ids = {p.task_id for p in selected}
         records = read_completions_file(cfg.completions, {p.task_id: p for p in problems})
-        return GivenCompletions(f"completions:{file_digest(cfg.completions)}", Path(cfg.completions).stem,
-                                {k: v for k, v in records.items() if k[0] in ids})
+        records = {k: v for k, v in records.items() if k[0] in ids}
+        _check_ks(cfg, records)
+        return GivenCompletions(f"completions:{file_digest(cfg.completions)}", Path(cfg.completions).stem, records)
     return ModelCompletions.for_config(cfg, backends)
+
+
+def _check_ks(cfg: EvalConfig, records: dict[Key, dict]) -> None:
+    """pass@k needs k samples of every problem: refuse before anything runs, naming --k and the file."""
+    per_task = Counter(task for task, _ in records)
+    if per_task and max(cfg.ks) > min(per_task.values()):
+        task, fewest = min(per_task.items(), key=lambda kv: kv[1])
+        raise CodebabelError(f"--k {max(cfg.ks)}: pass@{max(cfg.ks)} needs {max(cfg.ks)} samples of every problem, but "
+                             f"--completions {cfg.completions} has {fewest} for {task}; lower --k or add samples")
 
 
 @dataclass
