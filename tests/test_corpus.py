@@ -180,7 +180,7 @@ def test_bad_inputs_are_one_line_errors_and_write_nothing(tmp_path, tokenizer):
     with pytest.raises(CodebabelError, match="unknown language 'klingon'"):
         build(language="klingon", sources=(str(tmp_path),))
     (tmp_path / "bad.jsonl").write_text('{"content": "x = 1"}\nnot json\n')
-    with pytest.raises(CodebabelError, match="bad.jsonl' line 2: not JSON"):
+    with pytest.raises(CodebabelError, match="bad.jsonl:2: not valid JSON"):
         build(sources=(str(tmp_path / "bad.jsonl"),))
     (tmp_path / "other.jsonl").write_text('{"code": "x = 1"}\n')
     with pytest.raises(CodebabelError, match="no field 'content'; pass --text-key"):
@@ -323,5 +323,5 @@ def test_a_bad_row_found_mid_build_is_one_error_line_and_leaves_nothing(tmp_path
     r = cli("corpus", "build", "--language", "py", "--out", str(out), str(tmp_path / "bad.jsonl"))
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
-    assert r.stderr.strip().splitlines()[-1].startswith("error: corpus source") and "line 2: not JSON" in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("error: ") and "bad.jsonl:2: not valid JSON" in r.stderr
     assert not out.exists()

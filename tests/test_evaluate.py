@@ -256,3 +256,54 @@ def test_k_larger_than_the_samples_of_a_completions_file_is_refused_first(tmp_pa
     assert r.returncode == 2 and len(lines) == 1, r.stderr
     assert "--k 10" in lines[0] and str(samples) in lines[0]
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+@needs_bwrap
+def test_a_sandbox_that_cannot_start_is_refused_in_one_line_before_anything_runs(tmp_path):
+    """Issue 14, item 2: a bwrap that fails as where user namespaces are blocked used to score 0 % silently
+    (and cache it); the self-test refuses first, naming the cause and the fix, and writes no results."""
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    r = run_cli("evaluate", "--reference", "--limit", "3", "--results-dir", str(tmp_path / "runs"),
+                env={"PATH": f"{fake.parent}:{os.environ['PATH']}"})
+    assert r.returncode == 2, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "sandbox self-test failed" in lines[0] and "uid map: Permission denied" in lines[0]
+    assert "--unsafe-no-sandbox" in lines[0]
+    assert not (tmp_path / "runs").exists()
+
+
+@needs_bwrap
+def test_rerun_redoes_a_stored_run_and_progress_is_printed_off_a_terminal(tmp_path):
+    """Issue 14, items 2 and 9: --rerun discards stored results (a wrong 0 % is not reused forever), and a run
+    whose stderr is not a terminal (nohup, CI) prints progress lines."""
+    args = ("evaluate", "--reference", "--limit", "3", "--results-dir", str(tmp_path / "runs"))
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert "execute: 3/3 (100%)" in first.stderr  # captured stderr is a pipe, not a terminal
+    results = Path(first.stdout.split("results:")[-1].split()[0])
+    rows = read_jsonl(results)
+    write_jsonl(results, [{**row, "status": "runtime_error", "passed": False} for row in rows])  # a bad run
+    reused = run_cli(*args)
+    assert "3 (0 new this run)" in reused.stdout and "0.00%" in reused.stdout  # stored results are reused
+    again = run_cli(*args, "--rerun")
+    assert again.returncode == 0, again.stderr
+    assert [row["status"] for row in read_jsonl(results)] == ["ok"] * 3
+    assert json.loads((results.parent / "summary.json").read_text())["passed"] == 3
+
+
+def test_run_settings_name_the_device_and_dtype_a_model_generates_with(tmp_path):
+    """Issue 14, item 3: results made on another device or precision are never reused."""
+    from codebabel.evaluate.functional import run_settings
+    from codebabel.evaluate.sources import ModelCompletions
+    from tests.tiny import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "tiny")
+    cfg = EvalConfig(model=str(model), backend="hf", device="cpu")
+    source = ModelCompletions.for_config(cfg)
+    assert source.runtime == {"device": "cpu", "dtype": "float32"}
+    settings = run_settings(cfg, "py", source.identity, source.backend, source.prompt_format, "d", source.runtime)
+    assert settings["runtime"] == {"device": "cpu", "dtype": "float32"}
+    assert settings["source"].startswith(f"path:{model.resolve()}@")  # the folder's contents, not only its path

@@ -195,7 +195,7 @@ def test_resolve_gguf_converts_once_and_matches(tiny_gguf, tiny_dir, monkeypatch
         ("/nonexistent/dir/model", "no such file or folder"),
         ("./missing.gguf", "no such file or folder"),
         ("no-such-model-xyz", "not a registered name"),
-        ("org/no-such-model", "could not be loaded from the Hugging Face Hub"),
+        ("org/no-such-model", "the Hugging Face Hub is unreachable (offline?"),
     ],
 )
 def test_resolve_errors_are_one_line(spec, expect, monkeypatch):
@@ -204,6 +204,63 @@ def test_resolve_errors_are_one_line(spec, expect, monkeypatch):
         resolve(spec)
     msg = assert_one_line(err)
     assert expect in msg and spec in msg
+
+
+def test_hub_failures_say_which_failure_and_the_fix(monkeypatch):
+    """Issue 14, item 13: a missing repo, a gated repo, a missing token, custom code and out of memory each get
+    their own one-line error instead of "(offline?)"."""
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    from codebabel.models import loading
+
+    monkeypatch.setattr(loading, "hub_reachable", lambda timeout=3.0: True)
+
+    def hub_error(cls, message):  # built without an HTTP response (their HTTP library differs by release)
+        err = cls.__new__(cls)
+        Exception.__init__(err, message)
+        return err
+
+    def missing(self, repo_id, **_):
+        raise hub_error(RepositoryNotFoundError, "404 Client Error: Repository Not Found")
+
+    monkeypatch.setattr("huggingface_hub.HfApi.model_info", missing)
+    with pytest.raises(CodebabelError) as err:
+        resolve("org/private-or-missing")
+    assert "no such model on the Hugging Face Hub, or a private one" in assert_one_line(err)
+
+    class Info:
+        sha = "0123abcd"
+
+    monkeypatch.setattr("huggingface_hub.HfApi.model_info", lambda self, repo_id, **_: Info())
+    source = resolve("org/some-model")
+    assert source.identity == "hub:org/some-model@0123abcd"  # the revision goes into run hashes
+
+    cases = [
+        (hub_error(GatedRepoError, "401 Client Error. Cannot access gated repo"), "a gated repo"),
+        (OSError("401 Client Error: Unauthorized for url"), "the Hub refused access"),
+        (ValueError("The repository contains custom code which must be executed... trust_remote_code=True"),
+         "needs trust_remote_code"),
+        (RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"), "out of memory"),
+        (MemoryError(), "out of memory"),
+    ]
+    for exc, expect in cases:
+        msg = str(loading._load_error(source, "its weights", exc))
+        assert expect in msg and "org/some-model" in msg and "\n" not in msg, msg
+        assert "offline" not in msg
+
+
+def test_a_local_model_folder_changed_in_place_gets_a_new_identity(tmp_path):
+    """Issue 14, item 3: the run hash covers a local folder's contents, not only its path."""
+    from codebabel.models.loading import resolve
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"weights-1")
+    first = resolve(str(folder)).identity
+    (folder / "model.safetensors").write_bytes(b"weights-2")
+    assert resolve(str(folder)).identity != first
+    assert first.startswith(f"path:{folder.resolve()}@")
 
 
 def test_resolve_bad_local_things(tmp_path):

@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
@@ -194,8 +195,11 @@ def test_prompt_completion_pairs_train_with_checkpointing_counting_real_tokens(s
                 f.write(json.dumps({"prompt": f"<rb> def f{i}(x) x + {a} end <py>",
                                     "completion": f" def f{i}(x):\n    return x + {a}\n" * rnd.randint(1, 3)}) + "\n")
     body = BASE.format(model=model, root=root, python=f'"{pairs}/{{split}}.jsonl"')  # quoted: YAML reads { as a map
-    out = train(load_recipe(write_recipe(root, "p", body + "name: p\nepochs: 1\neval_every: 2\n"
-                                                        "gradient_checkpointing: true\n")))
+    with warnings.catch_warnings(record=True) as caught:  # issue 14, item 9: no FutureWarning reaches users
+        warnings.simplefilter("always")
+        out = train(load_recipe(write_recipe(root, "p", body + "name: p\nepochs: 1\neval_every: 2\n"
+                                                            "gradient_checkpointing: true\n")))
+    assert not [str(w.message) for w in caught if issubclass(w.category, FutureWarning)]
     stage = out["stages"][0]
     rows, stats = packed_rows((str(pairs / "{split}.jsonl"),), "train", "train", load_tokenizer(model), 64)
     assert stage["samples"] == 24 and stage["steps"] == -(-len(rows) // 2)

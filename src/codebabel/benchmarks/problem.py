@@ -24,5 +24,7 @@ class Problem:
     def stop_tokens(self) -> tuple[str, ...]:
         return self.language.stop_tokens
 
-    def program(self, completion: str) -> str:
-        return self.language.assemble(self.prompt, completion, self.tests)
+    def program(self, completion: str, whole: bool = False) -> str:
+        """The program to run: prompt + completion + tests; ``whole``: ``completion`` is a whole program (an
+        evalplus solution, a bigcode-evaluation-harness generation) that replaces the prompt."""
+        return self.language.assemble("" if whole else self.prompt, completion, self.tests)

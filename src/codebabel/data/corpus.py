@@ -4,13 +4,13 @@ one-line errors for anything that is not a corpus. Perplexity, training and the 
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from codebabel.errors import CodebabelError
+from codebabel.inputs import iter_jsonl
 
 SHARD_SUFFIXES = (".jsonl", ".jsonl.gz")
 
@@ -67,22 +67,16 @@ def iter_rows(corpus: CorpusSplit, limit: int | None = None) -> Iterator[dict]:
     ``limit`` rows."""
     n = 0
     for shard in corpus.shards:
-        opener = gzip.open if shard.name.endswith(".gz") else open
-        with opener(shard, "rt", encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                if limit is not None and n >= limit:
-                    return
-                try:
-                    row = json.loads(line)
-                    if not isinstance(row["text"], str):
-                        raise TypeError
-                except (ValueError, KeyError, TypeError):
-                    raise CodebabelError(f"{shard}:{lineno}: malformed row (expected a JSON object with a "
-                                         "string \"text\"); rebuild the corpus") from None
-                n += 1
-                yield row
+        if limit is not None and n >= limit:
+            return
+        for lineno, row in iter_jsonl(shard, "corpus shard", 'row (a JSON object with a string "text")'):
+            if not isinstance(row.get("text"), str):
+                raise CodebabelError(f"{shard}:{lineno}: malformed row (expected a JSON object with a "
+                                     "string \"text\"); rebuild the corpus")
+            n += 1
+            yield row
+            if limit is not None and n >= limit:
+                return
 
 
 def iter_texts(corpus: CorpusSplit, limit: int | None = None) -> Iterator[str]:

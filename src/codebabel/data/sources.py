@@ -9,7 +9,6 @@ datatrove ranks (``index % world_size == rank``): the same inputs give the same 
 
 from __future__ import annotations
 
-import json
 import os
 import zipfile
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from codebabel.errors import CodebabelError
+from codebabel.inputs import iter_jsonl
 from codebabel.languages import Language, get_language
 from codebabel.models.loading import hub_reachable
 
@@ -186,20 +186,9 @@ class RowsReader(PipelineStep):
 
     def rows(self) -> Iterator[dict]:
         loc = self.src.location
-        if self.src.kind == "jsonl":
-            import gzip
-
-            opener = gzip.open if loc.endswith(".gz") else open
-            with opener(loc, "rt", encoding="utf-8") as f:
-                for i, line in enumerate(f, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        row = json.loads(line)
-                    except json.JSONDecodeError as e:
-                        raise CodebabelError(f"corpus source '{loc}' line {i}: not JSON ({e.msg}); "
-                                             "fix or remove that line") from e
-                    yield row
+        if self.src.kind == "jsonl":  # a bad byte or line: one error naming it (the build leaves nothing behind)
+            for _, row in iter_jsonl(loc, "corpus source", "row (a JSON object)"):
+                yield row
         elif self.src.kind == "parquet":
             import pyarrow.parquet as pq
 

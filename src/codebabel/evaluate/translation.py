@@ -31,11 +31,13 @@ from codebabel.evaluate.codematch import DATAFLOW_CONVENTION, codebleu_scores, e
 from codebabel.execute.runner import Job, run_many
 from codebabel.generate.hf import HFBackend
 from codebabel.generate.routed import MODES, RoutedBackend
+from codebabel.inputs import ensure_dir
 from codebabel.languages import get_language
 from codebabel.models.loading import load_model
+from codebabel.progress import progress_bar
 from codebabel.route.routing import ROUTERS, make_router, routing_prompts, routing_report
 from codebabel.route.run import load_experts, run_languages, run_model
-from codebabel.store import atomic_write_text, cached, settings_hash
+from codebabel.store import atomic_write_text, cached, provenance, settings_hash
 
 #: the generations and the settings that made them (``store.cached``)
 GENERATIONS = "generations.json"
@@ -83,6 +85,7 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None)
         raise CodebabelError(f"--router {cfg.router!r} is unknown; use one of {', '.join(ROUTERS)}")
     if not cfg.model and not cfg.experts:
         raise CodebabelError("evaluate translation: pass --model, --experts RUN, or both")
+    ensure_dir(cfg.out, "--out")
     pairs = keyed_pairs(cfg)
     run = Path(cfg.experts).expanduser() if cfg.experts else None
     if run is not None:
@@ -101,8 +104,9 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None)
         raise CodebabelError(f"--data {', '.join(cfg.data)}: no pair of split {cfg.split!r} holds both "
                              f"{cfg.target} and one of {', '.join(languages)}")
     by_id = {p.id: p for p in pairs}
+    # ``out`` is made by the first file written (generations.json, after generating): a model or router that
+    # fails to load leaves no folder behind
     out = Path(cfg.out).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
     settings = _settings(cfg, model_spec, languages, prompts)
     gen_file = out / GENERATIONS
     rows, reused = cached(gen_file, settings,
@@ -113,7 +117,8 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None)
     summary = _score(rows, executed, by_id, languages, cfg)
     if run is not None:
         summary["routing"] = routing_report([r["expert"] for r in rows], labels, languages)
-    summary.update(settings=settings, data=list(cfg.data), split=cfg.split)
+    summary.update(settings=settings, data=list(cfg.data), split=cfg.split,
+                   provenance=provenance())  # not in the settings: the generations stay reusable
     atomic_write_text(out / "results.jsonl", "".join(json.dumps(r) + "\n" for r in executed))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
@@ -137,11 +142,9 @@ def keyed_pairs(cfg: TranslationConfig) -> list[Pair]:
 
 
 def _generate(cfg, run, model_spec, languages, prompts, labels, ids, console) -> list[dict]:
-    from rich.progress import Progress
-
     sampling = SamplingConfig(max_new_tokens=cfg.max_new_tokens)
     stop = [*language_tags().values(), CODE_TAG]
-    with Progress(console=console) as bar:
+    with progress_bar(console) as bar:
         task = bar.add_task(f"translating {len(prompts)} programs", total=len(prompts))
         step = lambda k: bar.advance(task, k)  # noqa: E731
         if run is None:
@@ -161,15 +164,13 @@ def _generate(cfg, run, model_spec, languages, prompts, labels, ids, console) ->
 
 def _execute(rows: list[dict], by_id: dict, cfg: TranslationConfig, console) -> list[dict]:
     """Run every source program once and every translation; correct = same exit status and stdout."""
-    from rich.progress import Progress
-
     jobs = {}
     for k, r in enumerate(rows):
         jobs[("src", r["id"], r["source"])] = Job(("src", r["id"], r["source"]), get_language(r["source"]),
                                                   by_id[r["id"]].code[r["source"]], standalone=True)
         jobs[("py", k)] = Job(("py", k), get_language(cfg.target), r["completion"], standalone=True)
     outcomes = {}
-    with Progress(console=console) as bar:
+    with progress_bar(console) as bar:
         task = bar.add_task(f"running {len(jobs)} programs", total=len(jobs))
         for o in run_many(jobs.values(), cfg.execution):
             outcomes[o.key] = o

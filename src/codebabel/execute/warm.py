@@ -37,13 +37,15 @@ class WarmPython:
     """One warm server for one sandbox slot. Not thread-safe: the runner gives each slot to one thread."""
 
     def __init__(self, sandbox, slot: int, interpreter: str, ro_paths):
-        import tempfile
-        from pathlib import Path
+        from codebabel.execute.sandbox import private_tempdir, sweep_dead_owners
 
         self.sandbox, self.slot, self.interpreter, self.ro_paths = sandbox, slot, interpreter, tuple(ro_paths)
         self.uid = sandbox.uid(slot)
         self.proc = None
-        self.tmp = Path(tempfile.mkdtemp(prefix="codebabel-warm-"))
+        sweep_dead_owners()  # what runs killed with kill -9 left behind
+        # under $TMPDIR/codebabel-<uid>/, in this process's folder: removed by close(), at exit, or by the
+        # next run's sweep if this process is killed
+        self.tmp = private_tempdir("warm-")
         os.chmod(self.tmp, 0o1777)  # /tmp inside: like a real /tmp; emptied after every program
 
     def _start(self, limits) -> None:

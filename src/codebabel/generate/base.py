@@ -31,6 +31,9 @@ class Backend(Protocol):
         sampling: SamplingConfig,
         stop: list[str],
         on_progress: Callable[[int], None] | None = None,
+        on_result: Callable[[int, list[Completion]], None] | None = None,
     ) -> list[list[Completion]]:
-        """For each prompt, ``sampling.n`` completions. ``on_progress(k)``: k more prompts are done."""
+        """For each prompt, ``sampling.n`` completions. ``on_progress(k)``: k more prompts are done.
+        ``on_result(i, completions)``: prompt ``i``'s completions, as soon as all of them exist (before the
+        ``on_progress`` call that counts it), so a caller can store them before the whole call ends."""
         ...

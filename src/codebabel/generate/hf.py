@@ -142,9 +142,11 @@ class HFBackend:
         stop: list[str],
         on_progress: Callable[[int], None] | None = None,
         row_kwargs: dict[str, list] | None = None,
+        on_result: Callable[[int, list[Completion]], None] | None = None,
     ) -> list[list[Completion]]:
         """``row_kwargs``: extra ``generate`` arguments given per prompt (e.g. PEFT's ``adapter_names``), laid
-        out per row of each batch (a prompt's ``n`` samples are consecutive rows)."""
+        out per row of each batch (a prompt's ``n`` samples are consecutive rows). ``on_result(i, samples)``:
+        each prompt's samples once they are all generated, i.e. after the batch holding its last ones."""
         tok = self.tokenizer
         encoded = [encode_prompt(tok, p) for p in prompts]
         results: list[list[Completion]] = [[] for _ in prompts]
@@ -184,6 +186,8 @@ class HFBackend:
                 self.last_stats["generated_tokens"] += n_tok
                 if len(results[i]) == sampling.n:
                     done_prompts += 1
+                    if on_result:
+                        on_result(i, results[i])
             if on_progress and done_prompts:
                 on_progress(done_prompts)
         self.last_stats["seconds"] = time.perf_counter() - t0

@@ -142,7 +142,9 @@ class LlamaCppBackend:
         sampling: SamplingConfig,
         stop: list[str],
         on_progress: Callable[[int], None] | None = None,
+        on_result: Callable[[int, list[Completion]], None] | None = None,
     ) -> list[list[Completion]]:
+        """Prompt by prompt: ``on_result(i, samples)`` as soon as prompt ``i``'s samples exist."""
         checker = StopChecker(self.tokenizer, stop)
         self.last_stats = {"generated_tokens": 0, "seconds": 0.0}
         t0 = time.perf_counter()
@@ -152,6 +154,8 @@ class LlamaCppBackend:
             samples = [self._one(ids, sampling, sampling.seed + i, checker, stop) for i in range(sampling.n)]
             self.last_stats["generated_tokens"] += sum(c.n_tokens for c in samples)
             results.append(samples)
+            if on_result:
+                on_result(len(results) - 1, samples)
             if on_progress:
                 on_progress(1)
         self.last_stats["seconds"] = time.perf_counter() - t0

@@ -157,6 +157,12 @@ class Language(ABC):
         """The program to run: the prompt, the model's completion, then the test harness."""
         return f"{prompt}{completion}\n{tests}\n"
 
+    def hoisted(self, code: str) -> str:
+        """Of the code an instruct reply wrote outside the entry point's function, what may follow the function
+        in the program (the ``instruct`` format appends it): nothing by default, since most languages need a
+        declaration before its use and a reply's ``main`` or example calls must not run."""
+        return ""
+
     def translate(self, sig: Signature, cases: Sequence[TestCase]) -> Translation:
         """Prompt, test harness and stub completion for one function; raises :class:`Untranslatable`."""
         tests = [(self.test_call(sig, [self.argument_literal(a, p.type)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import sys
@@ -38,6 +39,20 @@ class Python(Language):
 
     def assemble(self, prompt: str, completion: str, tests: str) -> str:
         return f"{prompt}{completion}\n{tests}\nprint({DONE_MARKER!r})\n"
+
+    def hoisted(self, code: str) -> str:
+        """Imports, helper functions, classes and module-level assignments (evalplus's sanitiser keeps the
+        same); example calls, prints and ``if __name__ == "__main__":`` blocks are dropped."""
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            return ""
+        keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
+                ast.AnnAssign)
+        lines = code.splitlines()
+        return "\n".join("\n".join(lines[min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+                                         - 1:node.end_lineno])
+                         for node in tree.body if isinstance(node, keep))
 
     def run_spec(self, program: str) -> RunSpec:
         # -I: isolated (no env vars, no user site, no cwd on sys.path); -S: no site-packages (3x faster

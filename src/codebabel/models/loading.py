@@ -22,6 +22,7 @@ from codebabel.models import pull as pull_mod
 from codebabel.models.cache import local_paths
 from codebabel.models.convert import hf_from_gguf
 from codebabel.models.registry import DEFAULT_CHAT_INSTRUCTION, PromptFormat, get_registered
+from codebabel.store import folder_digest
 
 SourceKind = Literal["registered", "folder", "gguf", "hub"]
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -50,7 +51,7 @@ def _one_line(e: BaseException) -> str:
 def _not_found(spec: str) -> CodebabelError:
     return CodebabelError(
         f"model '{spec}': not a registered name (codebabel models list), not a local folder or .gguf file, "
-        "and could not be loaded from the Hugging Face Hub (offline?)"
+        "and not a Hugging Face Hub id (owner/name)"
     )
 
 
@@ -79,10 +80,11 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         pool.shutdown(wait=False)
 
 
-def _check_hub(spec: str) -> None:
-    """Raise the one-line 'not found' error unless ``spec`` is cached locally or exists on the Hub."""
+def _check_hub(spec: str) -> str | None:
+    """The commit the Hub (or the local Hub cache) has for ``spec``, after the one-line error that says why
+    it cannot be used where it cannot: not a Hub id, offline and not cached, no such repo (or private)."""
     from huggingface_hub import HfApi, try_to_load_from_cache
-    from huggingface_hub.errors import GatedRepoError, HFValidationError
+    from huggingface_hub.errors import GatedRepoError, HFValidationError, RepositoryNotFoundError
 
     if not _HUB_ID.match(spec):
         raise _not_found(spec)
@@ -90,16 +92,49 @@ def _check_hub(spec: str) -> None:
         cached = try_to_load_from_cache(spec, "config.json")
     except HFValidationError:
         raise _not_found(spec) from None
-    if isinstance(cached, str):
-        return
+    snapshot = Path(cached).parent.name if isinstance(cached, str) else None
     if not hub_reachable():
-        raise _not_found(spec)
+        if snapshot is not None:
+            return snapshot  # the cached snapshot is what transformers will load offline
+        raise CodebabelError(f"model '{spec}': not a registered name or a local path, not in the local Hub cache, "
+                             "and the Hugging Face Hub is unreachable (offline? HF_HUB_OFFLINE set?); connect, or "
+                             "pass a local folder or .gguf file")
     try:
-        HfApi().model_info(spec, timeout=10)
+        return HfApi().model_info(spec, timeout=10).sha or snapshot
     except GatedRepoError:
-        return  # exists; loading will say what token it needs
-    except Exception:
-        raise _not_found(spec) from None
+        return snapshot  # exists; loading says what token it needs
+    except RepositoryNotFoundError:
+        raise CodebabelError(f"model '{spec}': no such model on the Hugging Face Hub, or a private one (log in "
+                             "with `hf auth login` or set HF_TOKEN); check the id") from None
+    except Exception as e:
+        if snapshot is not None:
+            return snapshot
+        raise CodebabelError(f"model '{spec}': the Hugging Face Hub did not answer ({_one_line(e)})") from None
+
+
+def _load_error(source: ModelSource, what: str, e: BaseException) -> CodebabelError:
+    """One line that says why loading failed and what to do: a gated repo, a missing token, custom code, out
+    of memory, or the library's own first line."""
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    text = _one_line(e)
+    name = f"model '{source.spec}'"
+    if isinstance(e, GatedRepoError) or "gated repo" in str(e).lower():
+        return CodebabelError(f"{name}: a gated repo: accept its terms on https://huggingface.co/{source.spec} "
+                              "and log in (`hf auth login` or HF_TOKEN)")
+    if isinstance(e, RepositoryNotFoundError) or "401" in text:
+        return CodebabelError(f"{name}: the Hub refused access (private, or a token is needed): log in with "
+                              "`hf auth login` or set HF_TOKEN")
+    if "trust_remote_code" in str(e):
+        return CodebabelError(f"{name}: needs trust_remote_code (the repo ships its own Python code, which "
+                              "codebabel does not run); pick a model transformers supports natively")
+    if isinstance(e, MemoryError) or "out of memory" in str(e).lower():
+        return CodebabelError(f"{name}: out of memory while loading {what}; use a smaller model, --dtype bf16, "
+                              "or a device with more memory")
+    if source.kind == "hub" and isinstance(e, OSError):
+        return CodebabelError(f"{name}: could not download {what} from the Hub ({text}); check the connection "
+                              "and the id")
+    return CodebabelError(f"{name}: cannot load {what} ({text})")
 
 
 def resolve(spec: str | ModelSource, pull_missing: bool = True, progress: bool = True) -> ModelSource:
@@ -144,7 +179,8 @@ def _local_folder(spec: str, **_) -> ModelSource | None:
     if not path.is_dir():
         return None
     if (path / "config.json").is_file():
-        return ModelSource(spec, "folder", str(path), None, "raw", f"path:{os.path.realpath(path)}")
+        return ModelSource(spec, "folder", str(path), None, "raw",
+                           f"path:{os.path.realpath(path)}@{folder_digest(path)}")
     if (path / "adapter_config.json").is_file():
         raise CodebabelError(f"model '{spec}': this folder is a PEFT adapter, not a model; pass it as --adapter "
                              "together with its base model")
@@ -166,8 +202,8 @@ def _hub_id(spec: str, **_) -> ModelSource:
     """A Hugging Face Hub id, cached locally or reachable online; anything else is a one-line error."""
     if _looks_like_path(spec):
         raise CodebabelError(f"model '{spec}': no such file or folder")
-    _check_hub(spec)
-    return ModelSource(spec, "hub", spec, None, "raw", f"hub:{spec}")
+    revision = _check_hub(spec)
+    return ModelSource(spec, "hub", spec, None, "raw", f"hub:{spec}@{revision}" if revision else f"hub:{spec}")
 
 
 #: tried in order; each returns a ModelSource, None (not its kind of spec), or raises a one-line error
@@ -209,9 +245,7 @@ def load_tokenizer(spec: str | ModelSource, padding_side: str = "left"):
     try:
         tok = AutoTokenizer.from_pretrained(source.hf_path)
     except Exception as e:
-        if source.kind == "hub":
-            raise _not_found(source.spec) from e
-        raise CodebabelError(f"model '{source.spec}': cannot load its tokenizer ({_one_line(e)})") from e
+        raise _load_error(source, "its tokenizer", e) from e
     if tok.pad_token is None:
         if tok.eos_token is None:
             raise CodebabelError(f"model '{source.spec}': tokenizer has neither a pad nor an EOS token")
@@ -236,11 +270,7 @@ def load_model(
     try:
         model = AutoModelForCausalLM.from_pretrained(source.hf_path, dtype=torch_dtype)
     except Exception as e:
-        if source.kind == "hub":
-            raise _not_found(source.spec) from e
-        raise CodebabelError(
-            f"model '{source.spec}': cannot load it with transformers ({_one_line(e)})"
-        ) from e
+        raise _load_error(source, "its weights with transformers", e) from e
     model.to(dev)
     if adapter is not None:
         model = attach_adapter(model, adapter)

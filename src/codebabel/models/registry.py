@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-PromptFormat = Literal["raw", "chat"]
+PromptFormat = Literal["raw", "chat", "instruct"]
 #: the instruction of the "chat" prompt format (generate/prompts.py); {language} and {fence} are filled in
 DEFAULT_CHAT_INSTRUCTION = "Complete the following {language} function. Return only code."
 

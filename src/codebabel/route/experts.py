@@ -20,7 +20,7 @@ from codebabel.route.ngram import NgramClassifier
 from codebabel.route.recipe import RouteRecipe
 from codebabel.route.run import ROUTER_DIR, expert_adapter, expert_fingerprints, load_experts
 from codebabel.store import atomic_write_text, cached
-from codebabel.train.trainer import train
+from codebabel.train.trainer import check_recipe_data, train
 
 #: the settings the gate was trained with and its training summary (``store.cached``)
 GATE_SETTINGS = "gate-settings.json"
@@ -31,11 +31,17 @@ def train_experts(recipe: RouteRecipe, console: Console | None = None) -> dict:
 
     console = console or Console(stderr=True)
     run = recipe.run_dir
+    missing = [lang for lang in recipe.languages
+               if not ((run / "experts" / lang / "summary.json").is_file() and expert_adapter(run, lang).is_dir())]
+    # every input is checked before the run folder is made: a bad path or file never leaves a run behind
+    for lang in missing:
+        check_recipe_data(recipe.expert_recipe(lang))
+    gate_rows(recipe)
     run.mkdir(parents=True, exist_ok=True)
     experts = {}
     for lang in recipe.languages:
         folder = run / "experts" / lang
-        if (folder / "summary.json").is_file() and expert_adapter(run, lang).is_dir():
+        if lang not in missing:
             console.print(f"expert {lang}: already trained ({expert_adapter(run, lang)})", highlight=False)
             experts[lang] = json.loads((folder / "summary.json").read_text())
             continue

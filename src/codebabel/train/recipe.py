@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from codebabel.errors import CodebabelError
+from codebabel.inputs import read_text
 
 METHODS = ("lora", "full")
 SCHEDULES = ("linear", "cosine", "constant", "constant_with_warmup")
@@ -117,7 +118,7 @@ def read_yaml(path: str | Path, sets: list[str] | tuple[str, ...] = ()) -> dict:
     if not p.is_file():
         raise CodebabelError(f"recipe '{path}': no such file; pass a YAML recipe (see configs/)")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(read_text(p, "recipe")) or {}
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
         line = f" line {where.line + 1}" if where is not None else ""

@@ -16,14 +16,13 @@ both are counted in :class:`DataStats`.
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from codebabel.data.corpus import iter_texts, open_split
 from codebabel.errors import CodebabelError
+from codebabel.inputs import iter_jsonl
 from codebabel.train.packing import Piece, pack, pieces
 
 SUFFIXES = (".jsonl", ".jsonl.gz")
@@ -54,15 +53,9 @@ def iter_records(entry: str, split: str, train_split: str) -> Iterator[tuple[str
         return
     if not path.is_file():
         raise CodebabelError(f"data '{entry}': no such file ({path}); check the path")
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    raise CodebabelError(f"{path}:{lineno}: not valid JSON; each line must be one sample") from None
-                yield str(path), lineno, row
+    # the one reader of user files: UTF-8 (a BOM dropped), .gz, and a bad byte, line or file in one line
+    for lineno, row in iter_jsonl(path, "data", "sample"):
+        yield str(path), lineno, row
 
 
 def _encode(tokenizer, text: str) -> list[int]:
@@ -75,12 +68,12 @@ def sample_pieces(entries: tuple[str, ...], split: str, train_split: str, tokeni
     eos = tokenizer.eos_token_id
     for entry in entries:
         for where, lineno, row in iter_records(entry, split, train_split):
-            if isinstance(row, dict) and isinstance(row.get("text"), str):
+            if _sample_kind(where, lineno, row) == "text":
                 stats.samples += 1
                 for piece in pieces([_encode(tokenizer, row["text"])], seq_len, eos):
                     stats.tokens += len(piece[0])
                     yield piece
-            elif isinstance(row, dict) and isinstance(row.get("prompt"), str) and isinstance(row.get("completion"), str):
+            else:
                 prompt = _encode(tokenizer, row["prompt"])
                 ids = prompt + _encode(tokenizer, row["completion"]) + ([eos] if eos is not None else [])
                 if len(prompt) >= min(seq_len, len(ids)):
@@ -92,9 +85,31 @@ def sample_pieces(entries: tuple[str, ...], split: str, train_split: str, tokeni
                 stats.samples += 1
                 stats.tokens += len(ids)
                 yield ids, len(prompt)
-            else:
-                raise CodebabelError(f"{where}:{lineno}: a sample needs a string \"text\", or string \"prompt\" "
-                                     "and \"completion\"")
+
+
+def _sample_kind(where: str, lineno: int, row) -> str:
+    """``text`` or ``pair``; a one-line error for anything else."""
+    if isinstance(row, dict) and isinstance(row.get("text"), str):
+        return "text"
+    if isinstance(row, dict) and isinstance(row.get("prompt"), str) and isinstance(row.get("completion"), str):
+        return "pair"
+    raise CodebabelError(f"{where}:{lineno}: a sample needs a string \"text\", or string \"prompt\" "
+                         "and \"completion\"")
+
+
+def check_data(entries: tuple[str, ...], split: str, train_split: str) -> int:
+    """Check the entries' ``split`` without tokenizing, so a bad input fails before a run writes anything:
+    every JSONL file is read through (path, UTF-8, JSON, sample shape), every corpus folder's split is opened
+    and its first document read. Returns the samples seen (a corpus folder counts its first document only)."""
+    seen = 0
+    for entry in entries:
+        is_dir = Path(entry.replace("{split}", split)).expanduser().is_dir()
+        for where, lineno, row in iter_records(entry, split, train_split):
+            _sample_kind(where, lineno, row)
+            seen += 1
+            if is_dir:
+                break
+    return seen
 
 
 def packed_rows(entries: tuple[str, ...], split: str, train_split: str, tokenizer, seq_len: int

@@ -18,6 +18,7 @@ import json
 import math
 import resource
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from codebabel.store import atomic_write_text
 from codebabel.train.loss import chunked_lm_loss
 from codebabel.train.packing import PackedCollator
 from codebabel.train.recipe import Hyper, Recipe
-from codebabel.train.samples import packed_rows
+from codebabel.train.samples import check_data, packed_rows
 
 
 def run_dir(recipe: Recipe) -> Path:
@@ -103,8 +104,9 @@ def _args(hyper: Hyper, recipe: Recipe, out: Path, has_eval: bool):
         data_seed=recipe.seed,
         bf16=bf16,
         fp16=hyper.dtype == "float16",
-        gradient_checkpointing=hyper.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False},  # LoRA: frozen inputs still pass gradients
+        # LoRA: use_reentrant=False, so frozen inputs still pass gradients; transformers >= 5.x names it
+        # activation_checkpointing (the old name warns), older releases only know gradient_checkpointing
+        **_checkpointing_args(hyper.gradient_checkpointing, {"use_reentrant": False}),
         report_to=report or "none",
         remove_unused_columns=False,
         include_num_input_tokens_seen="all",  # counted from the batch's num_real_tokens (_PackedTrainer)
@@ -112,6 +114,17 @@ def _args(hyper: Hyper, recipe: Recipe, out: Path, has_eval: bool):
         dataloader_num_workers=0,
         disable_tqdm=False,
     )
+
+
+def _checkpointing_args(on: bool, kwargs: dict) -> dict:
+    """The activation-checkpointing arguments under the name this transformers release uses."""
+    import inspect
+
+    from transformers import TrainingArguments
+
+    name = ("activation_checkpointing" if "activation_checkpointing" in inspect.signature(TrainingArguments).parameters
+            else "gradient_checkpointing")
+    return {name: on, f"{name}_kwargs": kwargs}
 
 
 def release_freed_memory() -> bool:
@@ -155,7 +168,11 @@ def _model(recipe: Recipe, hyper: Hyper, previous: Path | None):
         return PeftModel.from_pretrained(model, str(previous), is_trainable=True)
     cfg = LoraConfig(r=recipe.lora.r, lora_alpha=recipe.lora.alpha, lora_dropout=recipe.lora.dropout,
                      target_modules=list(recipe.lora.targets or lora_targets(model)), task_type="CAUSAL_LM")
-    return get_peft_model(model, cfg)
+    with warnings.catch_warnings():
+        # PEFT (0.21) still reads the model's old `is_gradient_checkpointing` property, which transformers 5
+        # deprecates with a FutureWarning users can do nothing about; only that message is silenced
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        return get_peft_model(model, cfg)
 
 
 def _packed_trainer(loss_chunk: int):
@@ -191,9 +208,9 @@ def newest_checkpoint(folder: Path) -> Path | None:
 
 
 def train(recipe: Recipe, resume: bool = False, console: Console | None = None, callbacks: list | None = None) -> dict:
-    """Run every stage of ``recipe``; returns (and writes) the summary."""
+    """Run every stage of ``recipe``; returns (and writes) the summary. The recipe's data are checked and the
+    first stage's data loaded before the run folder is made."""
     from accelerate import PartialState
-    from transformers import set_seed
 
     console = console or Console(stderr=True)
     dist = PartialState()  # one process, or each of `accelerate launch`'s: only the main one writes files
@@ -202,18 +219,70 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
     dist.wait_for_everyone()  # every process has looked before the main one writes
     if exists and not resume:
         raise CodebabelError(f"run folder '{root}' exists; pass --resume to continue it, or change 'name'/'output'")
+    # the inputs are checked before anything is written: a failed command never blocks the corrected one
+    plan = recipe.stage_list()
+    pending = [(name, hyper) for name, hyper in plan if not (root / "stages" / name / "done.json").is_file()]
+    check_recipe_data(recipe, pending)
+    if recipe.release_memory:
+        release_freed_memory()
+    tokenizer = load_tokenizer(recipe.model, padding_side="right")
+    first = _stage_data(*pending[0], tokenizer) if pending else None
+    created = not root.exists()
     if dist.is_main_process:
         root.mkdir(parents=True, exist_ok=True)
         (root / "recipe.json").write_text(json.dumps(_plain(recipe), indent=2) + "\n")
     dist.wait_for_everyone()
-    if recipe.release_memory:
-        release_freed_memory()
-    tokenizer = load_tokenizer(recipe.model, padding_side="right")
+    try:
+        return _train_stages(recipe, plan, root, tokenizer, first, resume, console, callbacks, dist)
+    except BaseException:
+        # nothing trained by this invocation in a folder it made: leave nothing behind (a rerun starts afresh)
+        if created and dist.is_main_process and not _trained_anything(root):
+            import shutil
+
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+
+
+def check_recipe_data(recipe: Recipe, stages: list[tuple[str, Hyper]] | None = None) -> None:
+    """Every stage's data (train split, and the eval split where ``eval_every`` is set) exists, decodes and
+    holds samples; one-line errors, nothing written (train/samples.py ``check_data``)."""
+    for name, hyper in recipe.stage_list() if stages is None else stages:
+        if not check_data(hyper.data, hyper.split, hyper.split):
+            raise CodebabelError(f"stage '{name}': no training samples in {', '.join(hyper.data)} ({hyper.split})")
+        if hyper.eval_every and not check_data(hyper.data, hyper.eval_split, hyper.split):
+            raise _no_eval_split(name, hyper)
+
+
+def _no_eval_split(name: str, hyper: Hyper) -> CodebabelError:
+    return CodebabelError(f"stage '{name}': eval_every is set but {', '.join(hyper.data)} has no "
+                          f"'{hyper.eval_split}' samples; write {{split}} in a JSONL path or unset eval_every")
+
+
+def _trained_anything(root: Path) -> bool:
+    return any(root.glob("stages/*/checkpoint-*")) or any(root.glob("stages/*/done.json"))
+
+
+def _stage_data(name: str, hyper: Hyper, tokenizer) -> tuple:
+    """A stage's packed training rows, what was read, and its eval rows (empty unless ``eval_every``)."""
+    rows, read = packed_rows(hyper.data, hyper.split, hyper.split, tokenizer, hyper.seq_len)
+    if not rows:
+        raise CodebabelError(f"stage '{name}': no training tokens in {', '.join(hyper.data)} ({hyper.split})")
+    eval_rows = []
+    if hyper.eval_every:
+        eval_rows, _ = packed_rows(hyper.data, hyper.eval_split, hyper.split, tokenizer, hyper.seq_len)
+        if not eval_rows:
+            raise _no_eval_split(name, hyper)
+    return rows, read, eval_rows
+
+
+def _train_stages(recipe: Recipe, plan: list[tuple[str, Hyper]], root: Path, tokenizer, first: tuple | None,
+                  resume: bool, console: Console, callbacks: list | None, dist) -> dict:
+    from transformers import set_seed
+
     metrics = root / "metrics.jsonl"
     previous: Path | None = None
     stages: list[dict] = []
     t0 = time.monotonic()
-    plan = recipe.stage_list()
     for name, hyper in plan:
         stage_dir = root / "stages" / name
         done = stage_dir / "done.json"
@@ -222,16 +291,8 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
             previous = stage_dir / "final"
             console.print(f"stage {name}: already done", highlight=False)
             continue
-        rows, read = packed_rows(hyper.data, hyper.split, hyper.split, tokenizer, hyper.seq_len)
-        if not rows:
-            raise CodebabelError(f"stage '{name}': no training tokens in {', '.join(hyper.data)} ({hyper.split})")
-        eval_rows = []
-        if hyper.eval_every:
-            eval_rows, _ = packed_rows(hyper.data, hyper.eval_split, hyper.split, tokenizer, hyper.seq_len)
-            if not eval_rows:
-                raise CodebabelError(f"stage '{name}': eval_every is set but {', '.join(hyper.data)} has no "
-                                     f"'{hyper.eval_split}' samples; write {{split}} in a JSONL path or unset "
-                                     "eval_every")
+        rows, read, eval_rows = first if first is not None else _stage_data(name, hyper, tokenizer)
+        first = None
         set_seed(recipe.seed)  # LoRA's initial weights come from the global RNG: same seed, same start
         model = _model(recipe, hyper, previous)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

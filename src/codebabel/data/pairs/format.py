@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from codebabel.errors import CodebabelError
+from codebabel.inputs import iter_jsonl
 from codebabel.languages import all_languages, get_language
 from codebabel.store import atomic_write_text
 
@@ -55,18 +56,8 @@ def read_pairs(path: str | Path) -> list[Pair]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise CodebabelError(f"pair file {path} not found")
-    pairs = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            raise CodebabelError(f"{path}:{lineno}: not valid JSON; each line must be one pair object") from None
-        if not isinstance(row, dict):
-            raise CodebabelError(f"{path}:{lineno}: a pair must be a JSON object like {{\"cpp\": ..., \"py\": ...}}")
-        pairs.append(_pair_from_row(row, f"{path}:{lineno}"))
-    return pairs
+    return [_pair_from_row(row, f"{path}:{lineno}")
+            for lineno, row in iter_jsonl(path, "pair file", 'pair object like {"cpp": ..., "py": ...}')]
 
 
 def _pair_from_row(row: dict[str, Any], where: str) -> Pair:

@@ -17,6 +17,7 @@ from pathlib import Path
 from codebabel.data.pairs.format import SPLIT_NAMES as XLCOST_SPLITS
 from codebabel.data.pairs.format import Pair
 from codebabel.errors import CodebabelError
+from codebabel.inputs import read_text
 from codebabel.languages import get_language
 
 #: XLCoST's language names → (codebabel registry name, file extension, layout: "indent" | "braces")
@@ -61,7 +62,7 @@ def read_xlcost(root: str | Path, source: str, target: str = "py", level: str = 
         path = folder / f"{sp}-{a}-{b}-tok.{XLCOST_LANGUAGES[xl][1]}"
         if not path.is_file():
             raise CodebabelError(f"XLCoST file {path} not found; expected {sp}-{a}-{b}-tok.{{ext}} in {folder}")
-        sides[xl] = path.read_text(encoding="utf-8").splitlines()
+        sides[xl] = read_text(path, "XLCoST file").splitlines()
     src_lines, tgt_lines = sides[src_xl], sides[tgt_xl]
     if len(src_lines) != len(tgt_lines):
         raise CodebabelError(f"XLCoST {folder.name} {sp}: {len(src_lines)} {src_xl} lines but {len(tgt_lines)} "
@@ -99,7 +100,7 @@ def _map_ids(path: Path, n: int) -> list[str] | None:
     if not path.is_file():
         return None
     ids = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in read_text(path, "XLCoST map").splitlines():
         try:
             value = json.loads(line)
         except ValueError:

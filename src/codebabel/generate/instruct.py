@@ -1,0 +1,114 @@
+"""The ``instruct`` prompt format: how evalplus and the Qwen2.5-Coder report evaluate instruct models.
+
+The problem goes to the model as a user message asking for a complete, self-contained function in a fenced
+code block (evalplus's instruction, with the language named); the assistant turn opens with evalplus's
+response prefix and the code fence, so the reply is code up to the closing fence (the stop sequence).
+
+The reply is then *sanitised* into a completion that continues the benchmark prompt, so it runs with the same
+test harness as every other format (:func:`splice`): the code block is taken out of the reply, the definition
+of the entry point found in it, and its body kept — from the line after the header to the line that closes the
+function, found by indentation rather than by the stop sequences (an instruct model writes blank lines inside
+a function, which ``\\n\\n`` stops would cut). Where the benchmark's stub ends with the function's closing line
+(``}``, ``end``), the closing line is kept too; otherwise the harness closes the function. Code the language
+can take after the function (Python's imports, helper functions and classes: :meth:`Language.hoisted`) is
+appended; anything else outside the function (a ``main``, example calls, prints) is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from codebabel.benchmarks import Problem
+from codebabel.errors import CodebabelError
+
+INSTRUCTION = "Please provide a self-contained {language} script that solves the following problem in a markdown " \
+              "code block:"
+RESPONSE_PREFIX = "Below is a {language} script with a self-contained function that solves the problem and passes " \
+                  "corresponding tests:"
+_CLOSED_FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.S)
+_COMMENT = ("//", "#", "--", ";", "*", "/*", "(*", "%")
+
+
+def instruct_prompt(tokenizer, problem: Problem) -> tuple[str, list[str]]:
+    """``(text to feed the model, extra stop sequences)`` for ``problem`` in the instruct format."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise CodebabelError("--prompt-format instruct: this model's tokenizer has no chat template; use "
+                             "--prompt-format raw")
+    lang, fence = problem.language.display_name, problem.language.fence
+    user = f"{INSTRUCTION.format(language=lang)}\n```{fence}\n{problem.prompt.strip()}\n```\n"
+    head = tokenizer.apply_chat_template([{"role": "user", "content": user}], add_generation_prompt=True,
+                                         tokenize=False)
+    return f"{head}{RESPONSE_PREFIX.format(language=lang)}\n```{fence}\n", ["```"]
+
+
+def extract_code(reply: str) -> str:
+    """The code of a reply: the first fenced block that holds code, else the reply itself (a reply whose
+    opening fence was in the prompt is code up to its closing fence)."""
+    if "```" not in reply:
+        return reply
+    blocks = [b for b in _CLOSED_FENCE.findall(reply) if b.strip()]
+    if blocks:
+        return blocks[0]
+    return reply.partition("```")[0]  # the prompt opened the fence: the reply is code up to the first fence
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _header(prompt: str, name: str) -> tuple[str, str]:
+    """The prompt's header line (of the lines naming the entry point outside comments, the last of the least
+    indented: not a docstring's example) and the character that ends it."""
+    lines = [ln for ln in prompt.splitlines()
+             if re.search(rf"\b{re.escape(name)}\b", ln) and not ln.lstrip().startswith(_COMMENT)]
+    header = min(reversed(lines), key=_indent).rstrip() if lines else prompt.rstrip().splitlines()[-1]
+    return header, header[-1:] if header else ""
+
+
+def _reindent(body: list[str], base: int, prompt: str, header: str) -> list[str]:
+    """Body lines moved under the prompt's header (a method sits deeper in a class), and their levels scaled to
+    the prompt's body where the prompt has one (a Python docstring at 4 spaces, a reply at 2)."""
+    after = prompt[prompt.rindex(header) + len(header):].splitlines()
+    want = next((_indent(ln) for ln in after if ln.strip()), None)
+    have = next((_indent(ln) for ln in body if ln.strip()), None)
+    top = _indent(header)
+    scale = 1.0
+    if want is not None and have is not None and want > top and have > base:
+        scale = (want - top) / (have - base)
+    return [" " * (top + max(0, round((_indent(ln) - base) * scale))) + ln.lstrip() if ln.strip() else ""
+            for ln in body]
+
+
+def splice(problem: Problem, reply: str) -> str:
+    """The completion (continuing ``problem.prompt``) that a sanitised instruct ``reply`` amounts to."""
+    code = extract_code(reply).replace("\t", "    ") if problem.language.fence != "go" else extract_code(reply)
+    lines = code.splitlines()
+    name = problem.entry_point
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    start = next((i for i, ln in enumerate(lines)
+                  if word.search(ln) and not ln.lstrip().startswith(_COMMENT)), None)
+    lead = "" if problem.prompt.endswith("\n") else "\n"
+    if start is None:  # no definition of the entry point: the reply may be the body alone
+        return lead + code.rstrip("\n") + "\n"
+    header, end_char = _header(problem.prompt, name)
+    body_from = start + 1
+    if end_char in "{:=" and end_char and not lines[start].rstrip().endswith(end_char):
+        # a header over several lines, or an opening brace on a line of its own
+        for j in range(start + 1, min(start + 8, len(lines))):
+            if lines[j].rstrip().endswith(end_char):
+                body_from = j + 1
+                break
+    base = _indent(lines[start])
+    end = body_from
+    while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > base):
+        end += 1
+    body = lines[body_from:end]
+    while body and not body[-1].strip():
+        body.pop()
+    body = _reindent(body, base, problem.prompt, header)
+    stub = (problem.stub or "").rstrip("\n").splitlines()
+    if stub and _indent(stub[-1]) == 0 and end < len(lines):  # the completion closes the function itself
+        body.append(stub[-1] if lines[end].strip() == stub[-1].strip() else lines[end].strip())
+    outside = "\n".join(lines[:start] + lines[end + (1 if stub and _indent(stub[-1]) == 0 else 0):])
+    extra = problem.language.hoisted(outside)
+    return lead + "\n".join(body) + "\n" + (f"\n{extra}\n" if extra.strip() else "")
