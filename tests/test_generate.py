@@ -188,12 +188,13 @@ def test_make_backend_auto_picks_hf_for_a_folder(tiny_dir):
 def test_choose_backend(monkeypatch):
     monkeypatch.setattr("codebabel.generate.backends.llama_cpp_available", lambda: True)
     assert choose_backend(True, None, "cpu")[0] == "llamacpp"
-    assert choose_backend(True, "adapter/", "cpu")[0] == "hf"
+    assert choose_backend(True, "adapter/", "cpu")[0] == "llamacpp"  # converted to a GGUF adapter
+    assert choose_backend(True, "adapter/", "cpu", adapter_issue="DoRA")[0] == "hf"
     assert choose_backend(True, None, "cuda")[0] == "hf"
     assert choose_backend(False, None, "cpu")[0] == "hf"
     assert choose_backend(True, None, "cpu", "hf")[0] == "hf"
     with pytest.raises(CodebabelError):
-        choose_backend(True, "adapter/", "cpu", "llamacpp")
+        choose_backend(True, "adapter/", "cpu", "llamacpp", adapter_issue="DoRA")
     with pytest.raises(CodebabelError):
         choose_backend(False, None, "cpu", "llamacpp")
     monkeypatch.setattr("codebabel.generate.backends.llama_cpp_available", lambda: False)

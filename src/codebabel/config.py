@@ -18,6 +18,15 @@ def home() -> Path:
     return Path(os.environ.get("CODEBABEL_HOME") or Path.home() / ".cache" / "codebabel")
 
 
+
+def available_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask (taskset, a Slurm or container cpuset), not the
+    machine's count, so a job pinned to some cores neither oversubscribes them nor slows its neighbours."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
 @dataclass(frozen=True)
 class SamplingConfig:
     """How completions are sampled. ``temperature == 0`` means greedy decoding."""
@@ -64,7 +73,7 @@ class ExecutionConfig:
     max_processes: int = 64
     max_file_mb: int = 64
     max_output_kb: int = 1024
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    workers: int = field(default_factory=lambda: available_cpus())
     #: run Python programs in warm fork servers inside the sandbox (same fences, no interpreter start-up)
     warm: bool = True
     unsafe_no_sandbox: bool = False
@@ -286,17 +295,39 @@ class CorpusConfig:
 
 @dataclass(frozen=True)
 class ExportConfig:
-    """``codebabel export``: the LoRA ``adapter`` merged into its base model (``model``, default the adapter's
-    own base) and written to ``out``; ``merge`` is the only export so far."""
+    """``codebabel export``: ``merge`` writes the LoRA ``adapter`` merged into its base model (``model``, default
+    the adapter's own base) as a Hugging Face folder ``out``; ``gguf`` writes a ``.gguf`` file ``out`` for
+    llama.cpp instead: the adapter as a llama.cpp LoRA adapter, the adapter merged into its base (with
+    ``merge``), or without an adapter the full model ``model``. ``outtype`` is the GGUF's weight type (an
+    adapter: f32|f16; a model: f32|f16|q8_0|q4_k); ``gguf_base`` the GGUF (file or registered name) whose
+    metadata and tokenizer a model export reuses, default the base's own."""
 
-    adapter: str
+    adapter: str | None
     out: str
     merge: bool = False
     model: str | None = None
+    gguf: bool = False
+    outtype: str = "f16"
+    gguf_base: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.merge:
-            raise CodebabelError("codebabel export: pass --merge (the only export so far: a merged HF folder)")
+        if not self.merge and not self.gguf:
+            raise CodebabelError("codebabel export: pass --merge (a merged HF folder) and/or --gguf (a GGUF file "
+                                 "for llama.cpp)")
+        if self.adapter is None and (self.merge or not self.model):
+            raise CodebabelError("codebabel export: pass --adapter (a PEFT adapter folder)"
+                                 + ("" if self.merge else ", or --model alone to export a full model with --gguf"))
+        if not self.gguf:
+            if self.outtype != "f16" or self.gguf_base:
+                raise CodebabelError("--outtype/--gguf-base: only with --gguf")
+            return
+        model_export = self.adapter is None or self.merge
+        allowed = ("f32", "f16", "q8_0", "q4_k") if model_export else ("f32", "f16")
+        if self.outtype not in allowed:
+            what = "a model" if model_export else "a LoRA adapter (add --merge for a quantized merged model)"
+            raise CodebabelError(f"--outtype {self.outtype}: {what} is written as {', '.join(allowed)}")
+        if self.gguf_base and not model_export:
+            raise CodebabelError("--gguf-base: only for a model export (--merge, or --model without --adapter)")
 
 
 @dataclass(frozen=True)

