@@ -26,6 +26,7 @@ bench:
 	$(PYTHON) bench/execution.py
 	$(PYTHON) bench/sampling.py
 	$(PYTHON) bench/routing.py
+	$(PYTHON) bench/adapters.py
 
 lint:
 	ruff check src tests bench

@@ -64,7 +64,8 @@ def test_registry_entries():
     assert get_registered("QWEN-CODER-0.5B") is qwen
     assert get_registered("nope") is None
     for m in REGISTRY.values():
-        assert len(m.sha256) == 64 and m.prompt_format in ("raw", "chat")
+        assert len(m.sha256) == 64 and m.prompt_format in ("raw", "chat", "instruct")
+    assert qwen.prompt_format == "instruct"  # issue 14, item 11: the format its authors evaluate it in
 
 
 # --------------------------------------------------------------------------------------------- pull

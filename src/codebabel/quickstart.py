@@ -160,7 +160,7 @@ def _measure(cfg: QuickstartConfig, langs: list[Language], root: Path, adapter: 
         console.print(f"{lang.display_name} perplexity {ppl['perplexity']:.3f} ({ppl['tokens']:,} tokens, "
                       f"{ppl['time_s']:.0f} s)", highlight=False)
         ev = evaluate(EvalConfig(model=cfg.model, adapter=adapter, language=lang.name, backend="hf", limit=cfg.limit,
-                                 results_dir=str(root / "results"),
+                                 results_dir=str(root / "results"), prompt_format=_completion_format(cfg.model),
                                  sampling=SamplingConfig(max_new_tokens=cfg.max_new_tokens)),
                       console=console, backends=backends)
         console.print(f"{lang.display_name} pass@1 {ev['passed']}/{ev['problems']} "
@@ -170,6 +170,14 @@ def _measure(cfg: QuickstartConfig, langs: list[Language], root: Path, adapter: 
                           "pass@1": ev["pass_at_k"]["pass@1"], "passed": ev["passed"], "problems": ev["problems"],
                           "status_counts": ev["status_counts"], "results": ev["results_path"]}
     return {"languages": out}
+
+
+def _completion_format(model: str) -> str:
+    """The prompt format of the demo's short evaluation (``--max-new-tokens``, 128 by default): the model's own,
+    except ``instruct``, whose replies repeat the whole function (297 tokens on average for Qwen2.5-Coder on
+    HumanEval) and would be cut; ``chat`` continues the prompted function instead."""
+    own = resolve(model).default_prompt_format
+    return "chat" if own == "instruct" else own
 
 
 def _documents_reaching(corpus: Path, tokens: int) -> int:
