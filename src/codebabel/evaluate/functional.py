@@ -32,10 +32,6 @@ from codebabel.store import RunStore, atomic_write_text, file_digest, provenance
 Key = tuple[str, int]
 
 
-def _progress(console: Console):
-    return progress_bar(console)
-
-
 def benchmark_digest(problems: list[Problem]) -> str:
     """A hash of every problem's prompt and tests: a changed translation never reuses old results."""
     return settings_hash([[p.task_id, p.prompt, p.tests] for p in problems])
@@ -103,7 +99,7 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | N
         console.print("[yellow]note:[/] dropped a partial last line left by an interrupted run")
     wanted = source.keys(selected)
     try:
-        with _progress(console) as progress:
+        with progress_bar(console) as progress:
             new_results, gen_s, exec_s = _complete(store, source, selected, wanted, cfg, sandbox, progress)
     except BaseException:
         store.close()

@@ -143,10 +143,6 @@ def score_documents(
 # ---------------------------------------------------------------------------------------------- the command
 
 
-def _progress(console: Console):
-    return progress_bar(console, TextColumn("{task.fields[tokens]}"))
-
-
 def evaluate_perplexity(cfg: PerplexityConfig, console: Console | None = None) -> dict[str, Any]:
     """Perplexity and bits per byte of ``cfg.model`` (+ adapter) on ``cfg.split`` of each corpus in ``cfg.data``.
 
@@ -168,7 +164,7 @@ def evaluate_perplexity(cfg: PerplexityConfig, console: Console | None = None) -
                              f"use --context {max_positions} or less")
 
     results = []
-    with _progress(console) as progress:
+    with progress_bar(console, TextColumn("{task.fields[tokens]}")) as progress:
         for s in splits:
             total = min(x for x in (cfg.limit, s.documents) if x) if (cfg.limit or s.documents) else None
             bar = progress.add_task(f"{s.language} {s.split}", total=total, tokens="")

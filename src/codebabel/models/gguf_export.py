@@ -34,7 +34,8 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -333,10 +334,7 @@ def write_adapter_gguf(adapter: str | os.PathLike, out: str | os.PathLike, sourc
         layout = base_layout(source)
     plan = _plan_adapter(apath, config, layout)
     dtype = np.float32 if outtype == "f32" else np.float16
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.partial")
-    writer = gguf.GGUFWriter(str(tmp), layout.arch)
-    try:
+    with _writing(Path(out), layout.arch) as writer:
         writer.add_type(gguf.GGUFType.ADAPTER)
         writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
         writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, plan.alpha)
@@ -350,16 +348,7 @@ def write_adapter_gguf(adapter: str | os.PathLike, out: str | os.PathLike, sourc
                 b = layout.permute_rows(t.gguf_name, b)
                 writer.add_tensor(f"{t.gguf_name}.lora_a", np.ascontiguousarray(a, dtype=dtype))
                 writer.add_tensor(f"{t.gguf_name}.lora_b", np.ascontiguousarray(b, dtype=dtype))
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        os.replace(tmp, out)
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    return out
+    return Path(out)
 
 
 def adapter_gguf(adapter: str | os.PathLike, source) -> Path:
@@ -443,13 +432,11 @@ def write_model_gguf(tensors: Iterable[tuple[str, Any]], like: str | Path, out: 
             raise CodebabelError(f"tensor {name}: {tuple(mapped[name].shape)} in the model, {want} in "
                                  f"{like.name}; pass the GGUF of the model it was fine-tuned from as --gguf-base")
 
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.partial")
     write_type = "f16" if outtype == "q4_k" else outtype
     file_type = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
                  "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}[write_type]
-    writer = gguf.GGUFWriter(str(tmp), layout.arch)
-    try:
+    finish = quantize if outtype == "q4_k" else os.replace  # q4_k: llama.cpp quantizes the f16 file
+    with _writing(Path(out), layout.arch, finish) as writer:
         for key, f in reader.fields.items():
             if key.startswith("GGUF.") or key in _SKIP_KV:
                 continue
@@ -470,20 +457,29 @@ def write_model_gguf(tensors: Iterable[tuple[str, Any]], like: str | Path, out: 
                 writer.add_tensor(name, q, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
             else:
                 writer.add_tensor(name, np.ascontiguousarray(data, dtype=np.float16))
+    return Path(out)
+
+
+@contextmanager
+def _writing(out: Path, arch: str, finish: Callable[[Path, Path], object] = os.replace) -> Iterator[Any]:
+    """A ``GGUFWriter`` on a temp file beside ``out``: when the block ends the file is written and
+    ``finish(tmp, out)`` makes ``out`` (a rename, or llama.cpp's quantizer); on any error no file is left."""
+    import gguf
+
+    tmp = out.with_name(f".{out.name}.partial")
+    writer = gguf.GGUFWriter(str(tmp), arch)
+    try:
+        yield writer
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
         writer.close()
-        if outtype == "q4_k":
-            quantize(tmp, out)
-            tmp.unlink(missing_ok=True)
-        else:
-            os.replace(tmp, out)
+        finish(tmp, out)
     except BaseException:
         writer.close()
-        tmp.unlink(missing_ok=True)
         raise
-    return out
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _copy_field(writer, key: str, f) -> None:
