@@ -27,6 +27,7 @@ bench:
 	$(PYTHON) bench/sampling.py
 	$(PYTHON) bench/routing.py
 	$(PYTHON) bench/adapters.py
+	$(PYTHON) bench/synth.py
 
 lint:
 	ruff check src tests bench

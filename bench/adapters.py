@@ -6,15 +6,18 @@ prompt decodes max_new_tokens tokens (unless the model ends it): with Python's s
 a prompt and the run measures prompt processing, not generation. llama.cpp runs
 the registered model's GGUF with the adapter converted once to a llama.cpp LoRA adapter (the conversion is
 reported, not counted: it is cached); transformers runs the HF folder (fp32) with the PEFT adapter unmerged.
-Throughput = generated tokens / generation seconds.
+Throughput = generated tokens / generation seconds. Both run at the same ``--batch-size`` (codebabel's default,
+8: samples generated together — one padded batch for transformers, sequences decoding at once for llama.cpp),
+and again one at a time (``--batch-size 1``) for reference.
 
 The adapter: ``--adapter FOLDER`` (e.g. ``runs/<name>/adapter`` of ``codebabel train``), or, by default, a
 LoRA adapter made here on the model's attention and MLP projections with random non-zero B (r=8, alpha=16):
 the speed of applying an adapter does not depend on what it learned.
 
-    python bench/adapters.py [--model smollm2-135m] [--problems 10] [--max-new-tokens 128]
+    python bench/adapters.py [--model smollm2-135m] [--problems 16] [--max-new-tokens 128] [--batch-size 8]
 
-Ends with one line: ``RESULT speedup=<llama.cpp tok/s ÷ transformers tok/s> target=5.0``.
+Ends with one line: ``RESULT speedup=<llama.cpp tok/s ÷ transformers tok/s, both at --batch-size> target=5.0
+speedup_one_at_a_time=<the same at batch size 1> ...``.
 """
 
 from __future__ import annotations
@@ -49,8 +52,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--adapter", default=None, help="PEFT adapter folder (default: a random one made here)")
-    ap.add_argument("--problems", type=int, default=10)
+    ap.add_argument("--problems", type=int, default=16)
     ap.add_argument("--max-new-tokens", type=int, default=128)
+    ap.add_argument("--batch-size", type=int, default=8)
     args = ap.parse_args()
 
     import torch
@@ -68,21 +72,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         adapter = args.adapter or str(random_adapter(source.hf_path, Path(tmp) / "adapter"))
         rates = {}
-        for name in ("llamacpp", "hf"):
-            t0 = time.perf_counter()
-            backend = make_backend(source, adapter=adapter, backend=name, device="cpu", batch_size=1,
-                                   log=lambda line: print(line))
-            load = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            out = backend.generate(prompts, sampling, [])
-            secs = time.perf_counter() - t0
-            tokens = sum(c.n_tokens for r in out for c in r)
-            rates[name] = tokens / secs
-            print(f"{name} + adapter: load (incl. conversion) {load:.1f}s; {tokens} tokens in {secs:.1f}s = "
-                  f"{rates[name]:.1f} tok/s")
-            del backend
-    print(f"RESULT speedup={rates['llamacpp'] / rates['hf']:.2f} target=5.0 "
-          f"llamacpp_tok_s={rates['llamacpp']:.1f} hf_tok_s={rates['hf']:.1f}")
+        for batch in dict.fromkeys((args.batch_size, 1)):
+            for name in ("llamacpp", "hf"):
+                t0 = time.perf_counter()
+                backend = make_backend(source, adapter=adapter, backend=name, device="cpu", batch_size=batch,
+                                       log=lambda line: print(line))
+                load = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                out = backend.generate(prompts, sampling, [])
+                secs = time.perf_counter() - t0
+                tokens = sum(c.n_tokens for r in out for c in r)
+                rates[name, batch] = tokens / secs
+                print(f"{name} + adapter, batch size {batch}: load (incl. conversion) {load:.1f}s; {tokens} tokens "
+                      f"in {secs:.1f}s = {rates[name, batch]:.1f} tok/s", flush=True)
+                del backend
+    b = args.batch_size
+    print(f"RESULT speedup={rates['llamacpp', b] / rates['hf', b]:.2f} target=5.0 "
+          f"speedup_one_at_a_time={rates['llamacpp', 1] / rates['hf', 1]:.2f} batch_size={b} "
+          f"llamacpp_tok_s={rates['llamacpp', b]:.1f} hf_tok_s={rates['hf', b]:.1f} "
+          f"llamacpp_one_tok_s={rates['llamacpp', 1]:.1f} hf_one_tok_s={rates['hf', 1]:.1f}")
 
 
 if __name__ == "__main__":

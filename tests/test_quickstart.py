@@ -22,7 +22,8 @@ from tests.conftest import needs_bwrap, run_cli
 
 needs_ruby = pytest.mark.skipif(shutil.which("ruby") is None, reason="ruby not installed: apt-get install ruby")
 OPTIONS = dict(steps=2, limit=1, max_tokens=150_000, ppl_tokens=500, max_new_tokens=8)
-METRICS = {"Ruby perplexity", "Ruby pass@1", "Python perplexity", "Python pass@1"}
+SHARES = ("parses/compiles", "runtime errors", "failed tests")
+METRICS = {f"{lang} {m}" for lang in ("Ruby", "Python") for m in ("perplexity", "pass@1", *SHARES)}
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +58,10 @@ def test_before_train_after_then_every_phase_reused(tiny, small_python, tmp_path
             assert isinstance(r[key], float) and math.isfinite(r[key]), (r["metric"], key)
         if r["kind"] == "perplexity":
             assert r["before"] > 1 and r["after"] > 1 and r["change"] == pytest.approx(r["after"] / r["before"] - 1)
-        else:
+        elif r["kind"] == "pass@1":
             assert 0 <= r["before"] <= 1 and 0 <= r["after"] <= 1 and r["passed"]["of"] == 1
+        else:  # a status share: of the same completions, so at most the whole
+            assert 0 <= r["before"] <= 1 and 0 <= r["after"] <= 1 and r["change"] == r["after"] - r["before"]
     assert rows["Ruby perplexity"]["after"] != rows["Ruby perplexity"]["before"]  # the adapter was applied
     assert report["train"]["steps"] == 2 and 0 < report["train"]["tokens"] <= 2 * 4 * 256  # packed rows
     assert json.loads((root / "quickstart.json").read_text())["metrics"] == report["metrics"]

@@ -374,6 +374,31 @@ def test_evaluate_translation_cli(random_run, tiny, tmp_path, cli):
     assert "routing" not in json.loads((tmp_path / "base" / "summary.json").read_text())
 
 
+def test_evaluate_translation_runs_the_experts_on_llamacpp(random_run, tiny, tmp_path, cli):
+    """Issue 15: with a base that has a GGUF, `evaluate translation --experts` generates on llama.cpp (one base
+    model, each expert a GGUF LoRA adapter) and says so; `--backend hf` keeps PEFT."""
+    import importlib.util
+    import shutil
+
+    if shutil.which("bwrap") is None or shutil.which("php") is None:
+        pytest.skip("needs bubblewrap and php (scripts/setup.sh installs them)")
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (pip install 'codebabel[llamacpp]')")
+    from tests.tiny import write_tiny_gguf
+
+    gguf = write_tiny_gguf(tiny, tmp_path / "tiny.gguf")
+    args = ["evaluate", "translation", "--data", str(ROOT / "data" / "pairs" / "php.jsonl"), "--experts",
+            str(random_run), "--model", str(gguf), "--router", "tag", "--max-new-tokens", "8", "--limit", "3",
+            "--workers", "2"]
+    r = cli(*args, "--out", str(tmp_path / "cpp"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "generation backend: llamacpp for 3 experts" in r.stderr, r.stderr[-2000:]
+    rows = [json.loads(x) for x in (tmp_path / "cpp" / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and {r["expert"] for r in rows} == {"php"}
+    r = cli(*args, "--backend", "hf", "--out", str(tmp_path / "hf"))
+    assert r.returncode == 0 and "generation backend: hf for 3 experts" in r.stderr, r.stderr[-2000:]
+
+
 def test_pairs_without_an_id_are_each_scored_against_their_own_source(tmp_path):
     """Issue 14, item 1: two id-less pairs used to share the key "", so 3 programs ran instead of 4 and both
     rows were scored against the second pair's source and reference."""

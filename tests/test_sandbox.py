@@ -11,8 +11,9 @@ import pytest
 from codebabel.config import ExecutionConfig
 from codebabel.errors import CodebabelError
 from codebabel.execute import sandbox as sandbox_mod
+from codebabel.execute.bwrap import SANDBOX_UID_BASE
 from codebabel.execute.runner import Job, run_many
-from codebabel.execute.sandbox import SANDBOX_UID_BASE, Sandbox
+from codebabel.execute.sandbox import Sandbox
 from codebabel.execute.status import Status
 from codebabel.languages import get_language
 from tests.conftest import needs_bwrap

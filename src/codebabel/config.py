@@ -336,14 +336,15 @@ class QuickstartConfig:
 
     ``max_tokens`` caps each corpus built from the system's sources; ``ppl_tokens`` the test tokens scored per
     perplexity measurement (whole documents, in order, until they hold that many); ``limit`` the HumanEval
-    problems (the first N) for greedy pass@1 with at most ``max_new_tokens`` tokens; ``steps`` the LoRA steps.
+    problems (the first N; None: all) for greedy pass@1 with at most ``max_new_tokens`` tokens; ``steps`` the LoRA
+    steps.
     """
 
     model: str = "smollm2-135m"
     language: str = "rb"
     out: str = "runs/quickstart"
     steps: int = 30
-    limit: int = 5
+    limit: int | None = None  # every problem
     max_tokens: int = 300_000
     ppl_tokens: int = 3_000
     max_new_tokens: int = 128
@@ -351,7 +352,8 @@ class QuickstartConfig:
     def __post_init__(self) -> None:
         if not str(self.model or "").strip():
             raise CodebabelError("--model: pass a registered name, a folder, a .gguf file or a Hub id")
-        for flag, value in (("--steps", self.steps), ("--limit", self.limit), ("--max-tokens", self.max_tokens),
+        for flag, value in (("--steps", self.steps), ("--limit", 1 if self.limit is None else self.limit),
+                            ("--max-tokens", self.max_tokens),
                             ("--ppl-tokens", self.ppl_tokens), ("--max-new-tokens", self.max_new_tokens)):
             if value < 1:
                 raise CodebabelError(f"{flag} {value}: must be at least 1")

@@ -5,7 +5,8 @@ Every phase calls the library function its own command calls:
 1. corpora — ``corpus build --from-system`` for the target language and for Python (to see forgetting),
    each capped at ``max_tokens`` tokens, into ``<out>/corpus/<language>/``;
 2. before — perplexity on each corpus's test split (its first documents, until they hold ``ppl_tokens``
-   tokens) and greedy pass@1 on the first ``limit`` HumanEval problems in each language;
+   tokens) and greedy pass@1 on every HumanEval problem in each language (or the first ``limit``), with the
+   shares of each execution status (a small model learns a language's syntax before it passes tests);
 3. train — LoRA for ``steps`` steps on the target corpus: ``<out>/recipe.yaml`` (``codebabel train`` reads
    the same file) into ``<out>/train-<hash>/``;
 4. after — the same measurements with the adapter;
@@ -14,7 +15,8 @@ then ``<out>/quickstart.md`` and ``quickstart.json``: metric, before, after, cha
 Resumable: phases 2-4 write ``<out>/phases/<phase>.json`` (``store.cached``: settings_hash, settings, result)
 atomically and are skipped when that file holds the same settings; the corpus builder and the results store skip
 finished work themselves, and training resumes from its newest checkpoint. Both measurements generate with the
-transformers backend (the after-model is base + adapter, unmerged), so they differ only in the adapter.
+same backend — llama.cpp on CPU (the adapter converted to a GGUF LoRA adapter, unmerged, several sequences
+decoding at once), transformers where llama.cpp cannot run the model — so they differ only in the adapter.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from codebabel.evaluate.functional import evaluate
 from codebabel.evaluate.perplexity import evaluate_perplexity
 from codebabel.execute.sandbox import Sandbox
 from codebabel.languages import Language, get_language
-from codebabel.models.loading import resolve
+from codebabel.models.loading import ModelSource, resolve
 from codebabel.store import atomic_write_text, cached, settings_hash
 from codebabel.train.recipe import load_recipe
 from codebabel.train.trainer import train
@@ -58,28 +60,29 @@ def run_quickstart(cfg: QuickstartConfig, console: Console | None = None) -> dic
     """Run (or resume) every phase; returns the report, also written to ``quickstart.{md,json}``."""
     console = console or Console(stderr=True)
     t0 = time.monotonic()
-    langs, identity = _check(cfg)  # every input checked before anything is written
+    langs, source = _check(cfg)  # every input checked before anything is written; the model resolved once
+    identity = source.identity
     root = Path(cfg.out).expanduser()
     (root / PHASES).mkdir(parents=True, exist_ok=True)
 
     console.rule("[bold]1/4 corpora from this machine's sources")
-    corpora = {lang.name: _corpus(cfg, lang, root, console) for lang in langs}
+    corpora = {lang.name: _corpus(cfg, lang, root, console, source) for lang in langs}
     measured = {"model": identity, "limit": cfg.limit, "max_new_tokens": cfg.max_new_tokens,
                 "ppl_tokens": cfg.ppl_tokens, "corpora": {k: m["settings_hash"] for k, m in corpora.items()}}
     status: dict[str, str] = {}
 
     before = _phase(root, "before", "2/4 the base model", measured, status, console,
-                    lambda: _measure(cfg, langs, root, None, console))
+                    lambda: _measure(cfg, langs, root, None, console, source))
     target = corpora[langs[0].name]
     recipe = {"model": cfg.model, "data": [str(root / "corpus" / langs[0].name)], "output": str(root),
               "max_steps": cfg.steps, **RECIPE}
     train_settings = {"model": identity, "corpus": target["settings_hash"], "recipe": recipe}
     key = settings_hash(train_settings)
     trained = _phase(root, "train", f"3/4 LoRA on {langs[0].display_name}, {cfg.steps} steps", train_settings,
-                     status, console, lambda: _train(recipe, key, root, console),
+                     status, console, lambda: _train(recipe, key, root, console, source),
                      still_there=lambda r: Path(r["result"], "adapter_config.json").is_file())
     after = _phase(root, "after", "4/4 the model with the adapter", {**measured, "adapter": key},
-                   status, console, lambda: _measure(cfg, langs, root, trained["result"], console))
+                   status, console, lambda: _measure(cfg, langs, root, trained["result"], console, source))
 
     report = _report(cfg, langs, corpora, before, trained, after, status, root)
     report["wall_s"]["this_run"] = round(time.monotonic() - t0, 1)
@@ -91,9 +94,9 @@ def run_quickstart(cfg: QuickstartConfig, console: Console | None = None) -> dic
 # ------------------------------------------------------------------------------------------------- phases
 
 
-def _check(cfg: QuickstartConfig) -> tuple[list[Language], str]:
-    """The languages (target first, then Python unless it is the target) and the model's identity; one-line
-    errors for anything that would fail later."""
+def _check(cfg: QuickstartConfig) -> tuple[list[Language], ModelSource]:
+    """The languages (target first, then Python unless it is the target) and the model, resolved (once: every
+    phase takes it); one-line errors for anything that would fail later."""
 
     out = Path(cfg.out).expanduser()
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / PHASES).is_dir())):
@@ -104,17 +107,17 @@ def _check(cfg: QuickstartConfig) -> tuple[list[Language], str]:
         resolve_sources([], lang, from_system=True, hf=[], data_dir=None, text_key="content")
         if (why := lang.toolchain_missing()) is not None:
             raise CodebabelError(why)
-    identity = resolve(cfg.model).identity
+    source = resolve(cfg.model)
     Sandbox()  # refuses without bubblewrap
-    return langs, identity
+    return langs, source
 
 
-def _corpus(cfg: QuickstartConfig, lang: Language, root: Path, console: Console) -> dict:
+def _corpus(cfg: QuickstartConfig, lang: Language, root: Path, console: Console, source: ModelSource) -> dict:
     """``codebabel corpus build --language L --from-system --max-tokens N``: a no-op once built."""
 
     manifest = build_corpus(CorpusConfig(language=lang.name, out=str(root / "corpus" / lang.name), from_system=True,
                                          tokenizer=cfg.model, max_tokens=cfg.max_tokens, max_bytes=MAX_FILE_BYTES,
-                                         test=TEST_FRACTION, overwrite=True), console=console)
+                                         test=TEST_FRACTION, overwrite=True), console=console, source=source)
     for split in ("train", "test"):
         if not manifest["splits"][split]["files"]:
             raise CodebabelError(f"the {lang.display_name} corpus has no {split} files at --max-tokens "
@@ -147,7 +150,7 @@ def _phase(root: Path, name: str, title: str, settings: dict, status: dict, cons
 
 
 def _measure(cfg: QuickstartConfig, langs: list[Language], root: Path, adapter: str | None,
-             console: Console) -> dict:
+             console: Console, source: ModelSource) -> dict:
     """Perplexity on the test split (``ppl_tokens``) and greedy pass@1 (first ``limit`` problems), per language."""
 
     backends: dict = {}  # one generation model for every language
@@ -156,27 +159,28 @@ def _measure(cfg: QuickstartConfig, langs: list[Language], root: Path, adapter: 
         corpus = root / "corpus" / lang.name
         ppl = evaluate_perplexity(PerplexityConfig(model=cfg.model, adapter=adapter, data=(str(corpus),),
                                                    limit=_documents_reaching(corpus, cfg.ppl_tokens)),
-                                  console=console)["results"][0]
+                                  console=console, source=source)["results"][0]
         console.print(f"{lang.display_name} perplexity {ppl['perplexity']:.3f} ({ppl['tokens']:,} tokens, "
                       f"{ppl['time_s']:.0f} s)", highlight=False)
-        ev = evaluate(EvalConfig(model=cfg.model, adapter=adapter, language=lang.name, backend="hf", limit=cfg.limit,
-                                 results_dir=str(root / "results"), prompt_format=_completion_format(cfg.model),
+        ev = evaluate(EvalConfig(model=cfg.model, adapter=adapter, language=lang.name, limit=cfg.limit,
+                                 results_dir=str(root / "results"), prompt_format=_completion_format(source),
                                  sampling=SamplingConfig(max_new_tokens=cfg.max_new_tokens)),
-                      console=console, backends=backends)
+                      console=console, backends=backends, model=source)
         console.print(f"{lang.display_name} pass@1 {ev['passed']}/{ev['problems']} "
                       f"({ev['time']['total_s']:.0f} s)", highlight=False)
         out[lang.name] = {"perplexity": ppl["perplexity"], "bits_per_byte": ppl["bits_per_byte"],
                           "tokens": ppl["tokens"], "documents": ppl["documents"],
                           "pass@1": ev["pass_at_k"]["pass@1"], "passed": ev["passed"], "problems": ev["problems"],
-                          "status_counts": ev["status_counts"], "results": ev["results_path"]}
+                          "status_counts": ev["status_counts"], "results": ev["results_path"],
+                          "backend": ev.get("backend")}
     return {"languages": out}
 
 
-def _completion_format(model: str) -> str:
+def _completion_format(model: ModelSource) -> str:
     """The prompt format of the demo's short evaluation (``--max-new-tokens``, 128 by default): the model's own,
     except ``instruct``, whose replies repeat the whole function (297 tokens on average for Qwen2.5-Coder on
     HumanEval) and would be cut; ``chat`` continues the prompted function instead."""
-    own = resolve(model).default_prompt_format
+    own = model.default_prompt_format
     return "chat" if own == "instruct" else own
 
 
@@ -193,13 +197,13 @@ def _documents_reaching(corpus: Path, tokens: int) -> int:
     return n
 
 
-def _train(recipe: dict, key: str, root: Path, console: Console) -> dict:
+def _train(recipe: dict, key: str, root: Path, console: Console, source: ModelSource) -> dict:
     """Write ``recipe.yaml``, load it as ``codebabel train`` does, train (resuming a killed run)."""
     import yaml
 
     path = root / "recipe.yaml"
     atomic_write_text(path, yaml.safe_dump({"name": f"train-{key}", **recipe}, sort_keys=False))
-    return train(load_recipe(path), resume=True, console=console)
+    return train(load_recipe(path), resume=True, console=console, source=source)
 
 
 # ------------------------------------------------------------------------------------------------- report
@@ -214,13 +218,20 @@ def _report(cfg: QuickstartConfig, langs: list[Language], corpora: dict, before:
         rows.append({"metric": f"{lang.display_name} perplexity", "language": lang.name, "kind": "perplexity",
                      "detail": f"test split, {b['tokens']:,} tokens", "before": b["perplexity"],
                      "after": a["perplexity"], "change": a["perplexity"] / b["perplexity"] - 1})
+        which = f"all {n} problems" if cfg.limit is None else f"first {n} problem{'s' * (n != 1)}"
         rows.append({"metric": f"{lang.display_name} pass@1", "language": lang.name, "kind": "pass@1",
-                     "detail": f"HumanEval, first {n} problem{'s' * (n != 1)}, greedy", "before": b["pass@1"],
+                     "detail": f"HumanEval, {which}, greedy", "before": b["pass@1"],
                      "after": a["pass@1"], "change": a["pass@1"] - b["pass@1"],
                      "passed": {"before": b["passed"], "after": a["passed"], "of": b["problems"]}})
+        for label, statuses in SHARES:
+            before_share, after_share = _share(b["status_counts"], statuses), _share(a["status_counts"], statuses)
+            rows.append({"metric": f"{lang.display_name} {label}", "language": lang.name, "kind": "share",
+                         "detail": f"share of the {n} completions", "before": before_share,
+                         "after": after_share, "change": after_share - before_share})
     stage = trained["stages"][-1]
     return {
         "model": cfg.model, "language": langs[0].name, "display_name": langs[0].display_name,
+        "backend": a.get("backend"),
         "settings": asdict(cfg), "metrics": rows,
         "train": {"steps": stage["steps"], "tokens": stage["tokens"], "train_loss": stage["train_loss"],
                   "tokens_per_s": stage["tokens_per_s"], "adapter": trained["result"], "run_dir": trained["run_dir"]},
@@ -232,9 +243,26 @@ def _report(cfg: QuickstartConfig, langs: list[Language], corpora: dict, before:
     }
 
 
+#: the status shares the report shows, each a row: (label, statuses counted)
+SHARES = (("parses/compiles", "not:syntax_error,compile_error,type_error"),
+          ("runtime errors", "runtime_error"),
+          ("failed tests", "assertion_failed"))
+
+
+def _share(counts: dict, statuses: str) -> float:
+    """The share of samples with one of ``statuses`` (comma-separated; ``not:`` = any other status)."""
+    total = sum(counts.values())
+    negate = statuses.startswith("not:")
+    names = set(statuses.removeprefix("not:").split(","))
+    hit = sum(v for k, v in counts.items() if (k in names) != negate)
+    return hit / total if total else 0.0
+
+
 def _cells(row: dict) -> tuple[str, str, str]:
     if row["kind"] == "perplexity":
         return f"{row['before']:.3f}", f"{row['after']:.3f}", f"{100 * row['change']:+.1f}%"
+    if row["kind"] == "share":
+        return f"{100 * row['before']:.1f}%", f"{100 * row['after']:.1f}%", f"{100 * row['change']:+.1f} pp"
     n = row["passed"]
     return (f"{n['before']}/{n['of']} ({100 * row['before']:.1f}%)",
             f"{n['after']}/{n['of']} ({100 * row['after']:.1f}%)", f"{100 * row['change']:+.1f} pp")
@@ -249,7 +277,7 @@ def table(report: dict) -> Table:
     t = Table(title=_title(report), show_header=True)
     for col, justify in (("metric", "left"), ("measured on", "left"), ("before", "right"), ("after", "right"),
                          ("change", "right")):
-        t.add_column(col, justify=justify)
+        t.add_column(col, justify=justify, no_wrap=col == "metric")
     for row in report["metrics"]:
         t.add_row(row["metric"], row["detail"], *_cells(row))
     return t
@@ -260,8 +288,9 @@ def markdown(report: dict) -> str:
     lines = [f"# {_title(report)}", "", "| metric | measured on | before | after | change |", "|---|---|---|---|---|"]
     lines += [f"| {r['metric']} | {r['detail']} | " + " | ".join(_cells(r)) + " |" for r in report["metrics"]]
     w = report["wall_s"]
-    lines += ["", "Perplexity: lower is better (change relative); pass@1: greedy, transformers backend for both "
-              "(change in percentage points).",
+    lines += ["", "Perplexity: lower is better (change relative); pass@1 and the status shares: greedy, the same "
+              f"generation backend before and after ({report.get('backend') or 'see the run'}; change in "
+              "percentage points).",
               f"Train loss {report['train']['train_loss']:.4f}; adapter: `{report['train']['adapter']}`; recipe: "
               f"`{report['paths']['recipe']}`.",
               f"Phase times when they ran: before {w['before']:.0f} s, train {w['train']:.0f} s, after "

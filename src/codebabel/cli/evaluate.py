@@ -41,7 +41,7 @@ def evaluate(
                                                     "for registered instruct models).")] = "auto",
     backend: Annotated[str, typer.Option(help="auto | hf | llamacpp (auto: llama.cpp on CPU where it applies).")] = "auto",
     device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
-    batch_size: Annotated[int, typer.Option(help="Problems per generation call.")] = 8,
+    batch_size: Annotated[int, typer.Option(help="Samples generated together: one padded batch on transformers, sequences decoding at once on llama.cpp.")] = 8,
     limit: Annotated[int | None, typer.Option(help="Only the first N problems.")] = None,
     k: Annotated[str, typer.Option(help="Comma-separated k for pass@k, each <= --n.")] = "1",
     timeout: Annotated[float, typer.Option(help="Wall-clock seconds per program.")] = 10.0,
@@ -126,19 +126,21 @@ def evaluate_translation_cmd(
     hide_language: Annotated[bool, typer.Option("--hide-language", help="Prompt with <code> instead of the "
                                                                         "source tag.")] = False,
     max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per translation at most.")] = 512,
-    batch_size: Annotated[int, typer.Option(help="Prompts per generate call.")] = 8,
+    batch_size: Annotated[int, typer.Option(help="Samples generated together: one padded batch on transformers, sequences decoding at once on llama.cpp.")] = 8,
     limit: Annotated[int | None, typer.Option(help="Only the first N prompts.")] = None,
     workers: Annotated[int | None, typer.Option(help="Programs run in parallel (default: CPU count).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds per program.")] = 10.0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto | fp32 | bf16 | fp16.")] = "auto",
+    backend: Annotated[str, typer.Option(help="auto (llama.cpp on CPU where the model and every expert have a "
+                                              "GGUF form) | hf | llamacpp.")] = "auto",
 ) -> None:
     """Translate X → Python (base model or routed experts); execution accuracy, CodeBLEU, BLEU, exact match."""
     from codebabel.evaluate.translation import TranslationConfig, evaluate_translation
 
     cfg = TranslationConfig(data=tuple(data), out=out_dir, model=model, experts=experts, router=router, mode=mode,
                             split=split, hide_language=hide_language, max_new_tokens=max_new_tokens,
-                            batch_size=batch_size, device=device, dtype=dtype, limit=limit,
+                            batch_size=batch_size, device=device, dtype=dtype, backend=backend, limit=limit,
                             execution=ExecutionConfig.from_flags(timeout_s=timeout, workers=workers))
     out.print(tables.translation(evaluate_translation(cfg, console=err), cfg))
     print(f"results: {out_dir}/summary.json", flush=True)

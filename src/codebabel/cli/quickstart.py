@@ -19,7 +19,8 @@ def quickstart_cmd(
     out_dir: Annotated[str, typer.Option("--out", help="Run folder (corpora, adapter, results, report); re-running "
                                                        "the same command reuses finished phases.")] = QS.out,
     steps: Annotated[int, typer.Option(help="LoRA optimizer steps (batch 4 x 256 tokens).")] = QS.steps,
-    limit: Annotated[int, typer.Option(help="HumanEval problems (the first N) for pass@1 per language.")] = QS.limit,
+    limit: Annotated[int | None, typer.Option(help="Only the first N HumanEval problems per language (default: "
+                                                   "all of them).")] = QS.limit,
     max_tokens: Annotated[int, typer.Option(help="Tokens kept per corpus built from system sources.")] = QS.max_tokens,
     ppl_tokens: Annotated[int, typer.Option(help="Test tokens scored per perplexity measurement (whole documents, "
                                                  "in order, until they hold this many).")] = QS.ppl_tokens,

@@ -15,7 +15,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from codebabel.config import QualityConfig
-from codebabel.models.loading import load_tokenizer
+from codebabel.models.loading import ModelSource, load_tokenizer
 
 
 class CountingFilter(BaseFilter):
@@ -61,7 +61,7 @@ class CountTokens(PipelineStep):
     name = "🔢 tokens"
     type = "🔢 - TOKENIZER"
 
-    def __init__(self, tokenizer_spec: str, batch_docs: int = 64, batch_chars: int = 1_000_000):
+    def __init__(self, tokenizer_spec: str | ModelSource, batch_docs: int = 64, batch_chars: int = 1_000_000):
         super().__init__()
         self.tokenizer_spec = tokenizer_spec
         self.batch_docs, self.batch_chars = batch_docs, batch_chars

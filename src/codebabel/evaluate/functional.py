@@ -20,12 +20,13 @@ from codebabel.benchmarks import Problem, load_benchmark_with_skips
 from codebabel.config import EvalConfig
 from codebabel.errors import CodebabelError
 from codebabel.evaluate.passk import mean_pass_at_k
-from codebabel.evaluate.sources import CompletionSource, completion_source
+from codebabel.evaluate.sources import CompletionSource, completion_source, missing_given
 from codebabel.execute.runner import Job, run_many
 from codebabel.execute.sandbox import Sandbox
 from codebabel.execute.status import Status
 from codebabel.inputs import ensure_dir
 from codebabel.languages import get_language, languages_of
+from codebabel.models.loading import ModelSource, resolve
 from codebabel.progress import progress_bar
 from codebabel.store import RunStore, atomic_write_text, file_digest, provenance, settings_hash
 
@@ -73,10 +74,12 @@ def _adapter_identity(adapter: str) -> str:
     return f"{p.resolve()}@{settings_hash({f.name: file_digest(f) for f in sorted(p.glob('adapter_*'))})}"
 
 
-def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | None = None) -> dict:
+def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | None = None,
+             model: ModelSource | None = None) -> dict:
     """Run the evaluation described by ``cfg``; return the summary (also written to ``summary.json``).
 
-    ``backends``: a cache of loaded generation backends shared by several calls (``--language all``).
+    ``backends``: a cache of loaded generation backends shared by several calls (``--language all``);
+    ``model``: ``cfg.model`` already resolved by the caller (else it is resolved here, once).
     """
     console = console or Console(stderr=True)
     t0 = time.monotonic()
@@ -87,7 +90,7 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | N
         raise CodebabelError(why)
     selected = problems[: cfg.limit] if cfg.limit else problems
     sandbox = Sandbox(unsafe=cfg.execution.unsafe_no_sandbox)  # refuse early, before any generation
-    source = completion_source(cfg, language, problems, selected, backends)
+    source = completion_source(cfg, language, problems, selected, backends, model)
     store = RunStore(
         Path(cfg.results_dir),
         run_settings(cfg, language.name, source.identity, source.backend, source.prompt_format,
@@ -158,8 +161,9 @@ def _complete(store: RunStore, source: CompletionSource, selected: list[Problem]
     return new, gen_s, exec_s
 
 
-def evaluate_languages(cfg: EvalConfig, console: Console | None = None) -> dict:
-    """``--language all`` (or a list): one evaluation per language, one combined summary.
+def evaluate_languages(cfg: EvalConfig, console: Console | None = None, model: ModelSource | None = None) -> dict:
+    """``--language all`` (or a list): one evaluation per language, one combined summary; ``cfg.model`` is
+    resolved once, for all of them (or ``model``: it already resolved).
 
     Languages whose toolchain is missing are listed with the reason instead of failing the whole run.
     The combined summary is written to ``<results_dir>/<benchmark>-languages-<source>-<hash>.json``.
@@ -176,17 +180,15 @@ def evaluate_languages(cfg: EvalConfig, console: Console | None = None) -> dict:
     for lang in langs:
         why = lang.toolchain_missing()
         if why is None and (cfg.reference or cfg.stub):
-            problems, _ = load_benchmark_with_skips(cfg.benchmark, lang)
-            if cfg.reference and any(p.canonical_solution is None for p in problems):
-                why = "no reference solutions (translated benchmark)"
-            if cfg.stub and any(p.stub is None for p in problems):
-                why = "no stub bodies (the original benchmark)"
+            why = missing_given(cfg, lang, load_benchmark_with_skips(cfg.benchmark, lang)[0])
         if why is not None:
             rows.append({"language": lang.name, "display_name": lang.display_name, "not_run": why})
             console.print(f"[yellow]skip[/] {lang.display_name}: {why}", highlight=False, soft_wrap=True)
             continue
         console.print(f"[bold]{lang.display_name}[/]")
-        summary = evaluate(replace(cfg, language=lang.name), console=console, backends=backends)
+        if cfg.model is not None:
+            model = resolve(model or cfg.model)  # once: resolving a ModelSource returns it
+        summary = evaluate(replace(cfg, language=lang.name), console=console, backends=backends, model=model)
         rows.append({"display_name": lang.display_name, **summary})
     ran = [r for r in rows if "not_run" not in r]
     source = ran[0]["source"] if ran else "none"

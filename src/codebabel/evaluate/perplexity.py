@@ -38,7 +38,7 @@ from rich.progress import TextColumn
 from codebabel.config import PerplexityConfig
 from codebabel.data.corpus import iter_texts, open_split
 from codebabel.errors import CodebabelError
-from codebabel.models.loading import load_model
+from codebabel.models.loading import ModelSource, load_model
 from codebabel.progress import progress_bar
 from codebabel.store import atomic_write_text
 
@@ -143,8 +143,10 @@ def score_documents(
 # ---------------------------------------------------------------------------------------------- the command
 
 
-def evaluate_perplexity(cfg: PerplexityConfig, console: Console | None = None) -> dict[str, Any]:
+def evaluate_perplexity(cfg: PerplexityConfig, console: Console | None = None,
+                        source: ModelSource | None = None) -> dict[str, Any]:
     """Perplexity and bits per byte of ``cfg.model`` (+ adapter) on ``cfg.split`` of each corpus in ``cfg.data``.
+    ``source``: ``cfg.model`` already resolved by the caller (else it is resolved here, once, when it loads).
 
     Returns ``{"model", "adapter", "split", "context", "stride", "results": [one dict per corpus]}`` and
     writes it to ``cfg.out`` (atomically) when set.
@@ -157,7 +159,7 @@ def evaluate_perplexity(cfg: PerplexityConfig, console: Console | None = None) -
             raise CodebabelError(f"--data {s.path}: split '{cfg.split}' has no rows; rebuild the corpus or "
                                  "pick another --split")
 
-    model, tokenizer = load_model(cfg.model, adapter=cfg.adapter, device=cfg.device, dtype=cfg.dtype)
+    model, tokenizer = load_model(source or cfg.model, adapter=cfg.adapter, device=cfg.device, dtype=cfg.dtype)
     max_positions = getattr(model.config, "max_position_embeddings", None)
     if isinstance(max_positions, int) and cfg.context > max_positions:
         raise CodebabelError(f"--context {cfg.context}: more than the model's {max_positions} positions; "

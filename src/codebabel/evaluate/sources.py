@@ -23,7 +23,7 @@ from codebabel.generate.instruct import instruct_prompt, splice
 from codebabel.generate.prompts import format_prompt
 from codebabel.inputs import iter_jsonl, iter_lines, read_json
 from codebabel.languages import Language
-from codebabel.models.loading import pick_device, pick_dtype, resolve
+from codebabel.models.loading import ModelSource, pick_device, pick_dtype, resolve
 from codebabel.store import file_digest
 
 Key = tuple[str, int]
@@ -52,19 +52,15 @@ class CompletionSource(Protocol):
 
 
 def completion_source(cfg: EvalConfig, language: Language, problems: list[Problem], selected: list[Problem],
-                      backends: dict | None = None) -> CompletionSource:
+                      backends: dict | None = None, model: ModelSource | None = None) -> CompletionSource:
     """The source ``cfg`` names (exactly one of them is set; see ``EvalConfig``), for the ``selected`` problems
-    of the benchmark's ``problems``. ``backends``: loaded backends shared between calls."""
+    of the benchmark's ``problems``. ``backends``: loaded backends shared between calls; ``model``: ``cfg.model``
+    already resolved (else it is resolved here)."""
+    if (why := missing_given(cfg, language, selected)) is not None:
+        raise CodebabelError(why)
     if cfg.reference:
-        if any(p.canonical_solution is None for p in selected):
-            raise CodebabelError(
-                f"--reference: {cfg.benchmark} in {language.display_name} has no reference solutions (only the "
-                f"Python original has them); --stub runs the translated harness with a default return value")
         return GivenCompletions.one_each("reference", {p.task_id: p.canonical_solution for p in selected})
     if cfg.stub:
-        if any(p.stub is None for p in selected):
-            raise CodebabelError(f"--stub: {cfg.benchmark} in {language.display_name} is the original, with no "
-                                 "stub bodies; use --reference")
         return GivenCompletions.one_each("stub", {p.task_id: p.stub for p in selected})
     if cfg.completions is not None:
         ids = {p.task_id for p in selected}
@@ -72,7 +68,19 @@ def completion_source(cfg: EvalConfig, language: Language, problems: list[Proble
         records = {k: v for k, v in records.items() if k[0] in ids}
         _check_ks(cfg, records)
         return GivenCompletions(f"completions:{file_digest(cfg.completions)}", Path(cfg.completions).stem, records)
-    return ModelCompletions.for_config(cfg, backends)
+    return ModelCompletions.for_config(cfg, backends, model)
+
+
+def missing_given(cfg: EvalConfig, language: Language, problems: list[Problem]) -> str | None:
+    """Why the completions ``--reference`` or ``--stub`` name do not exist for ``problems`` (one line), or None:
+    only the original benchmark has reference solutions, only translated ones have stub bodies."""
+    if cfg.reference and any(p.canonical_solution is None for p in problems):
+        return (f"--reference: {cfg.benchmark} in {language.display_name} has no reference solutions (only the "
+                f"Python original has them); --stub runs the translated harness with a default return value")
+    if cfg.stub and any(p.stub is None for p in problems):
+        return (f"--stub: {cfg.benchmark} in {language.display_name} is the original, with no stub bodies; use "
+                "--reference")
+    return None
 
 
 def _check_ks(cfg: EvalConfig, records: dict[Key, dict]) -> None:
@@ -125,7 +133,7 @@ class ModelCompletions:
     per generation call."""
 
     cfg: EvalConfig
-    model: object  # codebabel.models.loading.ModelSource
+    model: ModelSource
     identity: str
     label: str
     backend: str
@@ -134,10 +142,11 @@ class ModelCompletions:
     runtime: dict | None = None  # {"device", "dtype"} the samples are generated with
 
     @classmethod
-    def for_config(cls, cfg: EvalConfig, backends: dict | None = None) -> ModelCompletions:
+    def for_config(cls, cfg: EvalConfig, backends: dict | None = None,
+                   model: ModelSource | None = None) -> ModelCompletions:
         from codebabel.generate.backends import pick_backend
 
-        model = resolve(cfg.model)
+        model = resolve(model or cfg.model)
         device = pick_device(cfg.device)
         backend, _ = pick_backend(model, cfg.adapter, device, cfg.backend)
         prompt_format = model.default_prompt_format if cfg.prompt_format == "auto" else cfg.prompt_format
@@ -148,7 +157,9 @@ class ModelCompletions:
 
     @property
     def chunk(self) -> int:
-        return max(1, self.cfg.batch_size)
+        """Problems per generation call. llama.cpp keeps ``batch_size`` sequences decoding and starts the next
+        prompt as one ends, so it gets more prompts per call: its slots stay full until the call's last ones."""
+        return max(1, self.cfg.batch_size) * (8 if self.backend == "llamacpp" else 1)
 
     def keys(self, problems: list[Problem]) -> list[Key]:
         return [(p.task_id, i) for p in problems for i in range(self.cfg.sampling.n)]

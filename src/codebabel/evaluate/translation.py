@@ -29,14 +29,15 @@ from codebabel.data.pairs import CODE_TAG, Pair, language_tags, read_pairs
 from codebabel.errors import CodebabelError
 from codebabel.evaluate.codematch import DATAFLOW_CONVENTION, codebleu_scores, exact_match
 from codebabel.execute.runner import Job, run_many
-from codebabel.generate.hf import HFBackend
-from codebabel.generate.routed import MODES, RoutedBackend
+from codebabel.generate.backends import make_backend, pick_backend
+from codebabel.generate.llamacpp import LlamaCppBackend
+from codebabel.generate.routed import MODES, LlamaCppRouted, RoutedBackend
 from codebabel.inputs import ensure_dir
 from codebabel.languages import get_language
-from codebabel.models.loading import load_model
+from codebabel.models.loading import ModelSource, load_model, pick_device, resolve
 from codebabel.progress import progress_bar
 from codebabel.route.routing import ROUTERS, make_router, routing_prompts, routing_report
-from codebabel.route.run import load_experts, run_languages, run_model
+from codebabel.route.run import expert_adapter, load_experts, run_languages, run_model
 from codebabel.store import atomic_write_text, cached, provenance, settings_hash
 
 #: the generations and the settings that made them (``store.cached``)
@@ -58,6 +59,7 @@ class TranslationConfig:
     batch_size: int = 8
     device: str = "auto"
     dtype: str = "auto"
+    backend: str = "auto"  # auto | hf | llamacpp (generate/backends.py)
     limit: int | None = None
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
@@ -76,10 +78,15 @@ def _settings(cfg: TranslationConfig, model: str, languages: list[str], prompts:
         experts = {"run": str(Path(cfg.experts).resolve()), "router": cfg.router,
                    "gate_mtime": gate.stat().st_mtime if gate.is_file() else None}
     return {"model": model, "experts": experts, "languages": languages, "prompts_sha": digest,
-            "max_new_tokens": cfg.max_new_tokens, "hide_language": cfg.hide_language, "mode": cfg.mode}
+            "max_new_tokens": cfg.max_new_tokens, "hide_language": cfg.hide_language, "mode": cfg.mode,
+            "backend": cfg.backend}
 
 
-def evaluate_translation(cfg: TranslationConfig, console: Console | None = None) -> dict:
+def evaluate_translation(cfg: TranslationConfig, console: Console | None = None,
+                         source: ModelSource | None = None) -> dict:
+    """Translate, run and score ``cfg``'s pairs; returns the summary (also written to ``OUT/summary.json``).
+    ``source``: the base model already resolved by the caller; else ``cfg.model`` (or the experts' own base) is
+    resolved once, when the generations are not cached and the model loads."""
     console = console or Console(stderr=True)
     if cfg.router not in ROUTERS:
         raise CodebabelError(f"--router {cfg.router!r} is unknown; use one of {', '.join(ROUTERS)}")
@@ -110,7 +117,8 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None)
     settings = _settings(cfg, model_spec, languages, prompts)
     gen_file = out / GENERATIONS
     rows, reused = cached(gen_file, settings,
-                          lambda: _generate(cfg, run, model_spec, languages, prompts, labels, ids, console))
+                          lambda: _generate(cfg, run, source or model_spec, languages, prompts, labels, ids,
+                                            console))
     if reused:
         console.print(f"generation: reusing {gen_file} (same settings)", highlight=False)
     executed = _execute(rows, by_id, cfg, console)
@@ -142,21 +150,43 @@ def keyed_pairs(cfg: TranslationConfig) -> list[Pair]:
 
 
 def _generate(cfg, run, model_spec, languages, prompts, labels, ids, console) -> list[dict]:
+    """Greedy translations: the base model through ``make_backend`` (llama.cpp on CPU where the model has a
+    GGUF), or the routed experts — on llama.cpp (one base, each expert a GGUF LoRA adapter) where every expert
+    converts, else PEFT. The router runs once, before decoding."""
     sampling = SamplingConfig(max_new_tokens=cfg.max_new_tokens)
     stop = [*language_tags().values(), CODE_TAG]
+    source = resolve(model_spec)
+    log = lambda line: console.print(line, highlight=False)  # noqa: E731
+    if run is None:
+        backend = make_backend(source, backend=cfg.backend, device=cfg.device, dtype=cfg.dtype,
+                               batch_size=cfg.batch_size, log=log)
+    else:
+        adapters = {lang: expert_adapter(run, lang) for lang in languages}
+        device = pick_device(cfg.device)
+        name, why = "hf", ""
+        for lang in languages:  # llama.cpp only if it can run every expert
+            name, why = pick_backend(source, str(adapters[lang]), device, cfg.backend)
+            if name != "llamacpp":
+                break
+        if name == "llamacpp":
+            routed = LlamaCppRouted(LlamaCppBackend(source, parallel=cfg.batch_size), adapters)
+            model = tokenizer = None
+            if cfg.router == "gate":  # the gate reads the base model's embeddings
+                model, tokenizer = load_model(source, device=device, dtype=cfg.dtype)
+        else:
+            model, tokenizer, _ = load_experts(run, languages, cfg.device, cfg.dtype, source)
+            routed = RoutedBackend(model, tokenizer, cfg.batch_size, cfg.mode)
+        log(f"generation backend: {name} for {len(languages)} experts — chosen because: {why}")
+        router = make_router(cfg.router, run, languages, model, tokenizer)
     with progress_bar(console) as bar:
         task = bar.add_task(f"translating {len(prompts)} programs", total=len(prompts))
         step = lambda k: bar.advance(task, k)  # noqa: E731
         if run is None:
-            model, tokenizer = load_model(model_spec, device=cfg.device, dtype=cfg.dtype)
             experts: list[str | None] = [None] * len(prompts)
-            done = HFBackend(model, tokenizer, batch_size=cfg.batch_size).generate(prompts, sampling, stop, step)
+            done = backend.generate(prompts, sampling, stop, step)
         else:
-            model, tokenizer, _ = load_experts(run, languages, cfg.device, cfg.dtype, model_spec)
-            router = make_router(cfg.router, run, languages, model, tokenizer)
             experts = router.route(prompts)
-            done = RoutedBackend(model, tokenizer, cfg.batch_size, cfg.mode).generate(prompts, experts, sampling,
-                                                                                      stop, step)
+            done = routed.generate(prompts, experts, sampling, stop, step)
     return [{"id": i, "source": lang, "expert": e, "prompt": p, "completion": c[0].text.strip("\n").strip(),
              "finish_reason": c[0].finish_reason, "n_tokens": c[0].n_tokens}
             for i, lang, e, p, c in zip(ids, labels, experts, prompts, done, strict=True)]

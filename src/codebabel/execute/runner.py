@@ -12,6 +12,7 @@ import queue
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from codebabel.config import ExecutionConfig
@@ -129,20 +130,22 @@ def run_many(jobs: Iterable[Job], cfg: ExecutionConfig, on_done: Callable[[Outco
 
 
 def _pump(jobs_iter, work, workers: int, on_done) -> Iterator[Outcome]:
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="codebabel-exec") as pool:
-        pending = set()
-        # keep a bounded window of submitted jobs so a huge job list is not materialised at once
-        for job in jobs_iter:
-            pending.add(pool.submit(work, job))
-            if len(pending) >= 2 * workers:
-                break
+    for outcome in bounded_map(jobs_iter, work, workers, "codebabel-exec"):
+        if on_done:
+            on_done(outcome)
+        yield outcome
+
+
+def bounded_map(items: Iterable, work: Callable, workers: int, name: str = "codebabel") -> Iterator:
+    """``work(item)`` for every item on ``workers`` threads, results in completion order; at most ``2 * workers``
+    items are submitted at a time, so a huge (lazy) item list is never materialised at once."""
+    items = iter(items)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
+        pending = {pool.submit(work, item) for item in islice(items, 2 * workers)}
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                outcome = fut.result()
-                if on_done:
-                    on_done(outcome)
-                yield outcome
-                nxt = next(jobs_iter, None)
+                yield fut.result()
+                nxt = next(items, None)
                 if nxt is not None:
                     pending.add(pool.submit(work, nxt))

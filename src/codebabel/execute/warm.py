@@ -8,7 +8,7 @@ system, private /tmp) as the sandbox's root, with only the capabilities it needs
    ``exec``s the program's code in the already-started interpreter (as ``python main.py`` would run it:
    ``__name__ == "__main__"``, tracebacks on stderr, exit code from ``SystemExit``);
 3. reads the child's stdout/stderr with the same cap and deadline as a cold run
-   (:func:`codebabel.execute.sandbox.drain`);
+   (:func:`codebabel.execute.process.drain`);
 4. when the child is done, kills every process left with that uid (a detached daemon does not outlive its
    program) and deletes the directory.
 
@@ -16,7 +16,7 @@ The child runs as another uid than the server, so it cannot signal, trace or rea
 (:class:`WarmPython`) restarts a server that stops answering. Used only when codebabel runs as root (the
 server must be able to switch uids); otherwise programs run cold. This file is also the server's script:
 it runs inside the sandbox with ``python -I -S -B warm.py`` and imports only the standard library and
-``codebabel.execute.sandbox`` (itself standard-library only).
+``codebabel.execute.process`` (itself standard-library only).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class WarmPython:
     """One warm server for one sandbox slot. Not thread-safe: the runner gives each slot to one thread."""
 
     def __init__(self, sandbox, slot: int, interpreter: str, ro_paths):
-        from codebabel.execute.sandbox import private_tempdir, sweep_dead_owners
+        from codebabel.execute.tempdirs import private_tempdir, sweep_dead_owners
 
         self.sandbox, self.slot, self.interpreter, self.ro_paths = sandbox, slot, interpreter, tuple(ro_paths)
         self.uid = sandbox.uid(slot)
@@ -53,7 +53,7 @@ class WarmPython:
         from pathlib import Path
 
         import codebabel
-        from codebabel.execute.sandbox import _ENV
+        from codebabel.execute.process import ENV
 
         pkg = str(Path(codebabel.__file__).parent)
         argv = self.sandbox._argv(
@@ -62,14 +62,14 @@ class WarmPython:
             extra_args=["--ro-bind", pkg, f"{_PKG_MOUNT}/codebabel", "--cap-drop", "ALL",
                         *[a for cap in _CAPS for a in ("--cap-add", cap)]],
         )
-        self.proc = subprocess.Popen(argv, env=_ENV, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(argv, env=ENV, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
 
     def run(self, program: str, limits):
-        """Run one Python program; returns an :class:`~codebabel.execute.sandbox.ExecResult`."""
+        """Run one Python program; returns an :class:`~codebabel.execute.process.ExecResult`."""
         import select
 
-        from codebabel.execute.sandbox import ExecResult, _kill_group
+        from codebabel.execute.process import ExecResult, kill_group
 
         if self.proc is None or self.proc.poll() is not None:
             self._start(limits)
@@ -87,7 +87,7 @@ class WarmPython:
             line = self.proc.stdout.readline() if ready else b""
             reply = json.loads(line)
         except (OSError, ValueError):
-            _kill_group(self.proc)
+            kill_group(self.proc)
             self.proc.wait()
             self.proc = None
             return ExecResult(returncode=-9, stdout="", stderr="codebabel: warm server failed; restarted\n",
@@ -102,9 +102,9 @@ class WarmPython:
                 self.proc.stdin.close()
                 self.proc.wait(timeout=2)
             except Exception:
-                from codebabel.execute.sandbox import _kill_group
+                from codebabel.execute.process import kill_group
 
-                _kill_group(self.proc)
+                kill_group(self.proc)
                 self.proc.wait()
             self.proc = None
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -130,7 +130,7 @@ def _serve(uid: int) -> None:
         except ImportError:
             pass
 
-    from codebabel.execute.sandbox import drain
+    from codebabel.execute.process import drain
 
     libc = ctypes.CDLL(None, use_errno=True)
     inp, out = sys.stdin.buffer, sys.stdout.buffer

@@ -13,6 +13,7 @@ from codebabel.errors import CodebabelError
 from codebabel.generate.base import Backend, BackendName
 from codebabel.generate.hf import HFBackend
 from codebabel.generate.llamacpp import LlamaCppBackend
+from codebabel.generate.openai_backend import OpenAIBackend
 from codebabel.models.gguf_export import adapter_problem
 from codebabel.models.loading import pick_device, resolve
 
@@ -21,12 +22,21 @@ def _hf(source, *, adapter, device, dtype, batch_size, **_) -> Backend:
     return HFBackend.from_source(source, adapter=adapter, device=device, dtype=dtype, batch_size=batch_size)
 
 
-def _llamacpp(source, *, adapter, n_ctx, n_threads, **_) -> Backend:
-    return LlamaCppBackend(source, adapter=adapter, n_ctx=n_ctx, n_threads=n_threads)
+def _llamacpp(source, *, adapter, n_ctx, n_threads, batch_size, **_) -> Backend:
+    return LlamaCppBackend(source, adapter=adapter, n_ctx=n_ctx, n_threads=n_threads, parallel=batch_size)
 
 
-#: name -> factory(source, adapter=, device=, dtype=, batch_size=, n_ctx=, n_threads=)
-BACKENDS: dict[str, Callable[..., Backend]] = {"hf": _hf, "llamacpp": _llamacpp}
+def _openai(source, *, base_url=None, model_name=None, concurrency=8, max_retries=5, timeout_s=600.0,
+            api_key=None, tokenizer=None, **_) -> Backend:
+    """An OpenAI-compatible endpoint (``base_url``) serving ``model_name`` (default: ``source`` as given); built by
+    name (``codebabel synth``'s teacher), never picked by ``auto``."""
+    return OpenAIBackend(base_url, model_name or str(getattr(source, "spec", source)), api_key=api_key,
+                         concurrency=concurrency, max_retries=max_retries, timeout_s=timeout_s, tokenizer=tokenizer)
+
+
+#: name -> factory(source, adapter=, device=, dtype=, batch_size=, n_ctx=, n_threads=); "openai" also takes
+#: base_url=, model_name=, concurrency=, max_retries=, timeout_s=, api_key=
+BACKENDS: dict[str, Callable[..., Backend]] = {"hf": _hf, "llamacpp": _llamacpp, "openai": _openai}
 
 
 def llama_cpp_available() -> bool:
@@ -45,6 +55,9 @@ def choose_backend(
     :func:`pick_backend`, which works it out)."""
     if backend != "auto" and backend not in BACKENDS:
         raise CodebabelError(f"--backend {backend}: use auto, {', '.join(BACKENDS)}")
+    if backend == "openai":
+        raise CodebabelError("--backend openai needs an endpoint's URL, which only `codebabel synth` takes so far "
+                             "(teacher.backend: openai, teacher.base_url); use auto, hf or llamacpp here")
     if backend == "hf":
         return "hf", "requested with --backend hf"
     if backend == "llamacpp":

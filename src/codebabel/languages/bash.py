@@ -23,65 +23,18 @@ from typing import Any
 
 from codebabel.execute.sandbox import ExecResult
 from codebabel.execute.status import Status
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Signature
-from codebabel.languages.render import Target, control, quote
+from codebabel.languages.base import DONE_MARKER, Signature
+from codebabel.languages.render import Target, control, harness_code, quote
 from codebabel.languages.types import Type, Untranslatable
 
-_WORDS = r"""__codebabel_words() {
-  local IFS=$' \t\n'
-  set -f
-  set -- $1
-  set +f
-  printf '%s' "$*"
-}
-"""
-
-_LINES = _WORDS + r"""__codebabel_lines() {
-  local line
-  local -a rows=()
-  while IFS= read -r line || [[ -n $line ]]; do rows+=("$(__codebabel_words "$line")"); done <<< "$1"
-  local IFS=$'\n'
-  printf '%s' "${rows[*]}"
-}
-"""
-
-#: the comparison of each mode: ``__codebabel_eq actual expected`` succeeds when they are equal
-_EQ = {
-    "exact": '__codebabel_eq() { [[ "$1" == "$2" ]]; }\n',
-    "words": _WORDS + '__codebabel_eq() { [[ "$(__codebabel_words "$1")" == "$(__codebabel_words "$2")" ]]; }\n',
-    "lines": _LINES + '__codebabel_eq() { [[ "$(__codebabel_lines "$1")" == "$(__codebabel_lines "$2")" ]]; }\n',
-    "dict": _LINES + r"""__codebabel_sorted() { __codebabel_lines "$1" | LC_ALL=C sort; }
-__codebabel_eq() { [[ "$(__codebabel_sorted "$1")" == "$(__codebabel_sorted "$2")" ]]; }
-""",
-    "float": r"""__codebabel_eq() {
-  __codebabel_a="$1" __codebabel_b="$2" awk 'BEGIN {
-    na = split(ENVIRON["__codebabel_a"], a); nb = split(ENVIRON["__codebabel_b"], b)
-    if (na != nb) exit 1
-    num = "^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$"
-    for (i = 1; i <= na; i++) {
-      if (a[i] == b[i]) continue
-      if (a[i] !~ num || b[i] !~ num) exit 1
-      d = (a[i] + 0) - (b[i] + 0)
-      if (d < 0) d = -d
-      if (d > TOL) exit 1
-    }
-    exit 0
-  }'
-}
-""".replace("TOL", repr(FLOAT_TOLERANCE)),
-}
-
-_CHECK = f"""__codebabel_check() {{
-  if ! __codebabel_eq "$3" "$4"; then
-    if [[ $2 -ne 0 ]]; then
-      printf 'codebabel: test %s: the function exited with status %s and printed %q\\n' "$1" "$2" "$3" >&2
-      exit 1
-    fi
-    printf '{ASSERT_MARKER} test %s: got %q, want %q\\n' "$1" "$3" "$4" >&2
-    exit 1
-  fi
-}}
-"""
+#: the harness's shell functions (languages/harness/bash.sh): a value's words and lines with their whitespace
+#: normalised, and the comparison of each mode: ``__codebabel_eq actual expected`` succeeds when they are equal
+_PARTS = harness_code("bash.sh")
+_WORDS = _PARTS["words"]
+_LINES = _WORDS + _PARTS["lines"]
+_EQ = {"exact": _PARTS["eq_exact"], "words": _WORDS + _PARTS["eq_words"], "lines": _LINES + _PARTS["eq_lines"],
+       "dict": _LINES + _PARTS["eq_dict"], "float": _PARTS["eq_float"]}
+_CHECK = _PARTS["check"]
 
 _WHITESPACE = (" ", "\t", "\n", "\r", "\v", "\f")
 

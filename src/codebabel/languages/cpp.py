@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from codebabel.config import home
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, RunSpec, Signature
-from codebabel.languages.render import INT64, Target, control, own_type
+from codebabel.languages.base import DONE_MARKER, RunSpec, Signature
+from codebabel.languages.render import INT64, Target, control, harness_code, own_type
 from codebabel.languages.types import INT, Type, Untranslatable
 
 #: standard headers every prompt includes: what HumanEval solutions use, about half the parse time of
@@ -54,62 +54,7 @@ _SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 _LONG_MIN = -(2**63)
 
-_HELPERS = f"""namespace codebabel {{
-template <class T> struct Eq {{
-    static bool eq(const T& a, const T& b) {{ return a == b; }}
-}};
-template <> struct Eq<double> {{
-    static bool eq(const double& a, const double& b) {{ return a == b || std::fabs(a - b) < {FLOAT_TOLERANCE}; }}
-}};
-template <class T> struct Eq<std::vector<T>> {{
-    static bool eq(const std::vector<T>& a, const std::vector<T>& b) {{
-        if (a.size() != b.size()) return false;
-        for (std::size_t i = 0; i < a.size(); i++)
-            if (!Eq<T>::eq(a[i], b[i])) return false;
-        return true;
-    }}
-}};
-template <class K, class V> struct Eq<std::map<K, V>> {{
-    static bool eq(const std::map<K, V>& a, const std::map<K, V>& b) {{
-        if (a.size() != b.size()) return false;
-        for (const auto& kv : b) {{
-            auto it = a.find(kv.first);
-            if (it == a.end() || !Eq<V>::eq(it->second, kv.second)) return false;
-        }}
-        return true;
-    }}
-}};
-template <class T> struct Eq<std::optional<T>> {{
-    static bool eq(const std::optional<T>& a, const std::optional<T>& b) {{
-        return a.has_value() == b.has_value() && (!a.has_value() || Eq<T>::eq(*a, *b));
-    }}
-}};
-template <class... Ts> struct Eq<std::tuple<Ts...>> {{
-    template <std::size_t... I>
-    static bool each(const std::tuple<Ts...>& a, const std::tuple<Ts...>& b, std::index_sequence<I...>) {{
-        return (true && ... && Eq<Ts>::eq(std::get<I>(a), std::get<I>(b)));
-    }}
-    static bool eq(const std::tuple<Ts...>& a, const std::tuple<Ts...>& b) {{
-        return each(a, b, std::index_sequence_for<Ts...>{{}});
-    }}
-}};
-template <class... Ts> struct Eq<std::variant<Ts...>> {{
-    template <std::size_t... I>
-    static bool each(const std::variant<Ts...>& a, const std::variant<Ts...>& b, std::index_sequence<I...>) {{
-        return (false || ... || (a.index() == I && Eq<Ts>::eq(std::get<I>(a), std::get<I>(b))));
-    }}
-    static bool eq(const std::variant<Ts...>& a, const std::variant<Ts...>& b) {{
-        return a.index() == b.index() && each(a, b, std::index_sequence_for<Ts...>{{}});
-    }}
-}};
-inline void check(bool ok, int test) {{
-    if (!ok) {{
-        std::cerr << "{ASSERT_MARKER} test " << test << std::endl;
-        std::exit(1);
-    }}
-}}
-}}  // namespace codebabel
-"""
+_HELPERS = harness_code("cpp.cpp")["helpers"]
 
 
 class Cpp(Target):

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE
-from codebabel.languages.render import INT64, Target
+from codebabel.languages.base import DONE_MARKER
+from codebabel.languages.render import INT64, Target, harness_code
 from codebabel.languages.types import Type, Untranslatable
 
 _USINGS = """using System;
@@ -34,58 +34,7 @@ _INDENT = "    "
 #: value types: their optional is Nullable<T>; an optional reference type is the type itself (null allowed)
 _VALUE_KINDS = ("int", "float", "bool")
 
-_EQ = f"""    static bool __CbNum(object x) {{
-        return x is long || x is int || x is short || x is sbyte || x is byte || x is ulong || x is uint
-            || x is ushort || x is double || x is float || x is decimal;
-    }}
-    static bool __CbEq(object a, object b) {{
-        if (a == null || b == null) return a == null && b == null;
-        if (__CbNum(a) && __CbNum(b)) {{
-            if (a is double || a is float || b is double || b is float) {{
-                double x = Convert.ToDouble(a), y = Convert.ToDouble(b);
-                return x == y || Math.Abs(x - y) < {FLOAT_TOLERANCE};
-            }}
-            return Convert.ToDecimal(a) == Convert.ToDecimal(b);
-        }}
-        if (a is string || b is string || a is bool || b is bool || a is char || b is char) return a.Equals(b);
-        var da = a as System.Collections.IDictionary;
-        var db = b as System.Collections.IDictionary;
-        if (da != null || db != null) {{
-            if (da == null || db == null || da.Count != db.Count) return false;
-            foreach (System.Collections.DictionaryEntry e in da) {{
-                if (!db.Contains(e.Key) || !__CbEq(e.Value, db[e.Key])) return false;
-            }}
-            return true;
-        }}
-        var ta = a as System.Runtime.CompilerServices.ITuple;
-        var tb = b as System.Runtime.CompilerServices.ITuple;
-        if (ta != null || tb != null) {{
-            if (ta == null || tb == null || ta.Length != tb.Length) return false;
-            for (int i = 0; i < ta.Length; i++) if (!__CbEq(ta[i], tb[i])) return false;
-            return true;
-        }}
-        var la = a as System.Collections.IEnumerable;
-        var lb = b as System.Collections.IEnumerable;
-        if (la != null || lb != null) {{
-            if (la == null || lb == null) return false;
-            var ea = la.GetEnumerator();
-            var eb = lb.GetEnumerator();
-            while (true) {{
-                bool ma = ea.MoveNext(), mb = eb.MoveNext();
-                if (ma != mb) return false;
-                if (!ma) return true;
-                if (!__CbEq(ea.Current, eb.Current)) return false;
-            }}
-        }}
-        return a.Equals(b);
-    }}
-    static void __CbCheck(bool ok, int i) {{
-        if (!ok) {{
-            Console.Error.WriteLine("{ASSERT_MARKER} test " + i);
-            Environment.Exit(1);
-        }}
-    }}
-"""
+_EQ = harness_code("csharp.cs")["helpers"]
 
 
 class CSharp(Target):

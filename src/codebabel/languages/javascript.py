@@ -5,29 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE
-from codebabel.languages.render import Target
+from codebabel.languages.base import DONE_MARKER
+from codebabel.languages.render import Target, harness_code
 from codebabel.languages.types import Type
 
-_EQ = f"""function __codebabel_eq(a, b) {{
-  if (typeof a === "number" && typeof b === "number") return a === b || Math.abs(a - b) < {FLOAT_TOLERANCE};
-  if (Array.isArray(a) || Array.isArray(b)) {{
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length
-      && a.every((x, i) => __codebabel_eq(x, b[i]));
-  }}
-  if (a !== null && b !== null && typeof a === "object" && typeof b === "object") {{
-    const ka = Object.keys(a).sort(), kb = Object.keys(b).sort();
-    return __codebabel_eq(ka, kb) && ka.every((k) => __codebabel_eq(a[k], b[k]));
-  }}
-  return a === b;
-}}
-function __codebabel_assert(ok, i) {{
-  if (!ok) {{
-    process.stderr.write("{ASSERT_MARKER} test " + i + "\\n");
-    process.exit(1);
-  }}
-}}
-"""
+_EQ = harness_code("javascript.js")["helpers"]
 
 
 class JavaScript(Target):

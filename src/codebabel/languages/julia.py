@@ -22,28 +22,11 @@ from dataclasses import replace
 from typing import Any
 
 from codebabel.execute.sandbox import Limits
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, RunSpec
-from codebabel.languages.render import C_ESCAPES, Target, control, kind_member, paren_tuple
+from codebabel.languages.base import DONE_MARKER, RunSpec
+from codebabel.languages.render import C_ESCAPES, Target, control, harness_code, kind_member, paren_tuple
 from codebabel.languages.types import NONE, Type, of_value, settle
 
-_EQ = f"""__codebabel_eq(a, b) = isequal(a, b)
-__codebabel_eq(a::Real, b::Real) = !(a isa Bool) && !(b isa Bool) &&
-    (a == b || abs(Float64(a) - Float64(b)) <= {FLOAT_TOLERANCE!r})
-__codebabel_eq(a::Bool, b::Bool) = a == b
-__codebabel_eq(a::AbstractString, b::AbstractString) = a == b
-__codebabel_eq(a::AbstractVector, b::AbstractVector) =
-    length(a) == length(b) && all(__codebabel_eq(x, y) for (x, y) in zip(a, b))
-__codebabel_eq(a::Tuple, b::Tuple) =
-    length(a) == length(b) && all(__codebabel_eq(x, y) for (x, y) in zip(a, b))
-__codebabel_eq(a::AbstractDict, b::AbstractDict) =
-    length(a) == length(b) && all(haskey(a, k) && __codebabel_eq(a[k], v) for (k, v) in b)
-function __codebabel_check(i::Int, ok::Bool)
-    if !ok
-        println(stderr, "{ASSERT_MARKER} test ", i)
-        exit(1)
-    end
-end
-"""
+_EQ = harness_code("julia.jl")["helpers"]
 
 #: the GC's heap target (``--heap-size-hint``, Julia >= 1.9); the address-space limit is raised above it
 HEAP_HINT_MB = 1536

@@ -22,33 +22,10 @@ errors.
 
 from __future__ import annotations
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE
-from codebabel.languages.render import Target, control
+from codebabel.languages.base import DONE_MARKER
+from codebabel.languages.render import Target, control, harness_code
 
-_HARNESS = f"""local function __codebabel_eq(a, b)
-  local ta, tb = _G.type(a), _G.type(b)
-  if ta == "number" and tb == "number" then
-    return a == b or _G.math.abs(a - b) < {FLOAT_TOLERANCE}
-  end
-  if ta == "table" and tb == "table" then
-    for k, v in _G.pairs(a) do
-      if not __codebabel_eq(v, b[k]) then return false end
-    end
-    for k, _ in _G.pairs(b) do
-      if a[k] == nil then return false end
-    end
-    return true
-  end
-  return a == b
-end
-
-local function __codebabel_check(i, got, expected)
-  if not __codebabel_eq(got, expected) then
-    _G.io.stderr:write("{ASSERT_MARKER} test " .. _G.tostring(i) .. "\\n")
-    _G.os.exit(1)
-  end
-end
-"""
+_HARNESS = harness_code("lua.lua")["helpers"]
 
 
 class Lua(Target):

@@ -29,8 +29,16 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Signature
-from codebabel.languages.render import C_ESCAPES, Target, control, dynamic_type, kind_member, spell
+from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, Signature
+from codebabel.languages.render import (
+    C_ESCAPES,
+    Target,
+    control,
+    dynamic_type,
+    harness_code,
+    kind_member,
+    spell,
+)
 from codebabel.languages.types import ANY, BOOL, FLOAT, INT, NONE, STR, Type, Untranslatable, dict_of, list_of
 
 #: constructors of ``value`` that ``Any`` needs (every kind of Python value), in declaration order
@@ -68,14 +76,7 @@ _SHOW_FORMATS = {"list": "(__codebabel_lshow {0})", "optional": "(__codebabel_os
 #: the constructor of a value of type Any, by the kind of its Python value
 _ANY_KINDS = dict(zip(("bool", "int", "float", "str", "list", "tuple", "dict", "none"), _ANY_CTORS, strict=True))
 
-_PRELUDE = f""";;
-let __codebabel_feq (a : float) (b : float) : bool = a = b || Float.abs (a -. b) < {FLOAT_TOLERANCE}
-let __codebabel_leq eq a b = List.length a = List.length b && List.for_all2 eq a b
-let __codebabel_oeq eq a b = match a, b with Some x, Some y -> eq x y | None, None -> true | _ -> false
-let __codebabel_deq eq a b = __codebabel_leq eq (List.sort Stdlib.compare a) (List.sort Stdlib.compare b)
-let __codebabel_lshow show l = "[" ^ String.concat "; " (List.map show l) ^ "]"
-let __codebabel_oshow show = function None -> "None" | Some x -> "Some (" ^ show x ^ ")"
-"""
+_PRELUDE = harness_code("ocaml.ml")["prelude"]
 
 _KEYWORDS = frozenset(
     "and as assert asr begin class constraint do done downto else end exception external false for fun "

@@ -31,72 +31,10 @@ unterminated strings and unbalanced brackets are syntax errors; anything else it
 
 from __future__ import annotations
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Signature
-from codebabel.languages.render import C_ESCAPES, Target, spell
+from codebabel.languages.base import DONE_MARKER, Signature
+from codebabel.languages.render import C_ESCAPES, Target, harness_code, spell
 
-_HARNESS = f"""use Scalar::Util ();
-
-sub __codebabel_num_eq {{
-    my ($got, $exp) = @_;
-    return defined($got) && !ref($got) && Scalar::Util::looks_like_number($got)
-        && ($got == $exp || abs($got - $exp) < {FLOAT_TOLERANCE});
-}}
-
-sub __codebabel_eq {{
-    my ($got, $exp, $t) = @_;
-    if (ref($t) eq "ARRAY") {{
-        my ($kind, @args) = @$t;
-        if ($kind eq "optional") {{
-            return !defined($got) if !defined($exp);
-            return __codebabel_eq($got, $exp, $args[0]);
-        }}
-        if ($kind eq "list" || $kind eq "tuple") {{
-            return 0 unless ref($got) eq "ARRAY" && @$got == @$exp;
-            for my $i (0 .. $#$exp) {{
-                return 0 unless __codebabel_eq($got->[$i], $exp->[$i], $kind eq "list" ? $args[0] : $args[$i]);
-            }}
-            return 1;
-        }}
-        if ($kind eq "dict") {{
-            return 0 unless ref($got) eq "HASH" && keys(%$got) == keys(%$exp);
-            for my $k (keys %$exp) {{
-                return 0 unless exists($got->{{$k}}) && __codebabel_eq($got->{{$k}}, $exp->{{$k}}, $args[1]);
-            }}
-            return 1;
-        }}
-        return 0;
-    }}
-    return ($got ? 1 : 0) == ($exp ? 1 : 0) if $t eq "bool";
-    return __codebabel_num_eq($got, $exp) if $t eq "int" || $t eq "float";
-    return defined($got) && !ref($got) && $got eq $exp if $t eq "str";
-    return !defined($got) if $t eq "none";
-    # any: by the shape of the expected value
-    return !defined($got) if !defined($exp);
-    if (ref($exp) eq "ARRAY") {{
-        return 0 unless ref($got) eq "ARRAY" && @$got == @$exp;
-        for my $i (0 .. $#$exp) {{ return 0 unless __codebabel_eq($got->[$i], $exp->[$i], "any"); }}
-        return 1;
-    }}
-    if (ref($exp) eq "HASH") {{
-        return 0 unless ref($got) eq "HASH" && keys(%$got) == keys(%$exp);
-        for my $k (keys %$exp) {{
-            return 0 unless exists($got->{{$k}}) && __codebabel_eq($got->{{$k}}, $exp->{{$k}}, "any");
-        }}
-        return 1;
-    }}
-    return 0 if !defined($got) || ref($got);
-    return __codebabel_num_eq($got, $exp)
-        if Scalar::Util::looks_like_number($got) && Scalar::Util::looks_like_number($exp);
-    return $got eq $exp;
-}}
-
-sub __codebabel_check {{
-    my ($i, $got, $exp, $t) = @_;
-    return if __codebabel_eq($got, $exp, $t);
-    print STDERR "{ASSERT_MARKER} test $i\\n";
-    exit 1;
-}}
-"""
+_HARNESS = harness_code("perl.pl")["helpers"]
 
 #: the return type as the Perl value the harness's __codebabel_eq reads (unions and Any: "any")
 _SPEC = {"int": '"int"', "float": '"float"', "str": '"str"', "bool": '"bool"', "none": '"none"', "union": '"any"',

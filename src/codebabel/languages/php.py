@@ -8,43 +8,10 @@ order, everything else with ``===``.
 
 from __future__ import annotations
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Param
-from codebabel.languages.render import C_ESCAPES, Target, control
+from codebabel.languages.base import DONE_MARKER, Param
+from codebabel.languages.render import C_ESCAPES, Target, control, harness_code
 
-_HARNESS = f"""function __codebabel_eq($a, $b) {{
-    if ((is_int($a) || is_float($a)) && (is_int($b) || is_float($b))) {{
-        return $a == $b || abs($a - $b) < {FLOAT_TOLERANCE};
-    }}
-    if (is_array($a) && is_array($b)) {{
-        if (count($a) !== count($b)) {{
-            return false;
-        }}
-        if (array_is_list($b)) {{
-            $a = array_values($a);
-            foreach ($b as $i => $x) {{
-                if (!__codebabel_eq($a[$i], $x)) {{
-                    return false;
-                }}
-            }}
-            return true;
-        }}
-        foreach ($b as $k => $x) {{
-            if (!array_key_exists($k, $a) || !__codebabel_eq($a[$k], $x)) {{
-                return false;
-            }}
-        }}
-        return true;
-    }}
-    return $a === $b;
-}}
-
-function __codebabel_check($ok, $i) {{
-    if (!$ok) {{
-        fwrite(STDERR, "{ASSERT_MARKER} test " . $i . "\\n");
-        exit(1);
-    }}
-}}
-"""
+_HARNESS = harness_code("php.php")["helpers"]
 
 #: errors and warnings go to stderr, once (the CLI default logs them there and may also display them)
 _INI = ("-d", "display_errors=stderr", "-d", "log_errors=0")

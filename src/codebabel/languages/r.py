@@ -21,8 +21,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE
-from codebabel.languages.render import Target, control
+from codebabel.languages.base import DONE_MARKER
+from codebabel.languages.render import Target, control, harness_code
 from codebabel.languages.types import Type
 
 #: printed (to stderr) by the run step's bootstrap when main.R does not parse
@@ -38,36 +38,7 @@ _BOOTSTRAP = (
     " for (expr in exprs) eval(expr, globalenv()) })"
 )
 
-_EQ = f""".__codebabel_eq <- function(a, b) {{
-  if (is.null(b)) return(length(a) == 0L && (is.atomic(a) || is.list(a)))
-  if (is.null(a)) return(length(b) == 0L)
-  if (!(is.atomic(a) || is.list(a))) return(FALSE)
-  if (is.factor(a)) return(FALSE)
-  nb <- names(b)
-  if (!is.null(nb)) {{
-    na <- names(a)
-    if (is.null(na) || length(a) != length(b) || anyDuplicated(na) || !setequal(na, nb)) return(FALSE)
-    for (k in nb) if (!.__codebabel_eq(a[[k]], b[[k]])) return(FALSE)
-    return(TRUE)
-  }}
-  if (length(a) != length(b)) return(FALSE)
-  if (is.list(a) || is.list(b)) {{
-    for (i in seq_along(b)) if (!.__codebabel_eq(a[[i]], b[[i]])) return(FALSE)
-    return(TRUE)
-  }}
-  if (anyNA(a)) return(FALSE)
-  if (is.numeric(b)) return(is.numeric(a) && all(a == b | abs(a - b) <= {FLOAT_TOLERANCE!r}))
-  if (is.character(b)) return(is.character(a) && all(a == b))
-  if (is.logical(b)) return(is.logical(a) && all(a == b))
-  identical(a, b)
-}}
-.__codebabel_check <- function(i, actual, expected) {{
-  if (!isTRUE(.__codebabel_eq(actual, expected))) {{
-    cat("{ASSERT_MARKER} test ", i, "\\n", sep = "", file = stderr())
-    quit(save = "no", status = 1)
-  }}
-}}
-"""
+_EQ = harness_code("r.R")["helpers"]
 
 #: the "mode" of a scalar in an atomic vector: numbers (ints and floats) share one
 _MODES = {bool: "logical", int: "numeric", float: "numeric", str: "character"}

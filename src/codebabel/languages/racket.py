@@ -26,25 +26,11 @@ from typing import Any
 
 from codebabel.execute.sandbox import ExecResult
 from codebabel.execute.status import Status
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, matches
-from codebabel.languages.render import Target, control
+from codebabel.languages.base import DONE_MARKER, matches
+from codebabel.languages.render import Target, control, harness_code
 from codebabel.languages.types import Type
 
-_HARNESS = f"""(define (__codebabel-eq a b)
-  (cond [(and (real? a) (real? b)) (or (= a b) (< (abs (- a b)) {FLOAT_TOLERANCE}))]
-        [(and (pair? a) (pair? b))
-         (and (__codebabel-eq (car a) (car b)) (__codebabel-eq (cdr a) (cdr b)))]
-        [(and (vector? a) (vector? b)) (__codebabel-eq (vector->list a) (vector->list b))]
-        [(and (hash? a) (hash? b))
-         (and (= (hash-count a) (hash-count b))
-              (for/and ([(k v) (in-hash a)])
-                (and (hash-has-key? b k) (__codebabel-eq v (hash-ref b k)))))]
-        [else (equal? a b)]))
-(define (__codebabel-check i actual expected)
-  (unless (__codebabel-eq actual expected)
-    (eprintf "{ASSERT_MARKER} test ~a: got ~s, expected ~s\\n" i actual expected)
-    (exit 1)))
-"""
+_HARNESS = harness_code("racket.rkt")["helpers"]
 
 
 class Racket(Target):

@@ -17,10 +17,13 @@ Two ways to render a value, chosen by :attr:`Target.by_value`:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
-from codebabel.languages.base import Language, Param, RunSpec, Signature
+from codebabel.languages.base import ASSERT_MARKER, FLOAT_TOLERANCE, Language, Param, RunSpec, Signature
 from codebabel.languages.types import ANY, Type, Untranslatable, conforms, of_value, union_member
 
 #: a code-point range [lo, hi) and how a character in it is escaped: a format of its code point, or a function
@@ -31,6 +34,25 @@ CodeEscape = tuple[int, int, Any]
 INT64 = (-(2**63), 2**63 - 1)
 #: the escapes C-like string literals share
 C_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+#: what a harness file says in place of base.py's constants
+_HARNESS_CONSTANTS = {"@ASSERT_MARKER@": ASSERT_MARKER, "@FLOAT_TOLERANCE@": repr(FLOAT_TOLERANCE)}
+_HARNESS_PART = re.compile(r"^.*\bcodebabel-part: (\w+)\b.*\n", re.MULTILINE)
+
+
+@cache
+def harness_code(file: str) -> dict[str, str]:
+    """The named parts of ``languages/harness/<file>``: code in the target language that a test harness holds
+    (equality helpers, the check that reports a failed test), kept as a real source file. A part runs from its
+    line ``<comment> codebabel-part: NAME`` to the next such line, trailing blank lines dropped (it ends in one
+    newline); what comes before the first is the file's own comment. ``@ASSERT_MARKER@`` and
+    ``@FLOAT_TOLERANCE@`` become base.py's constants."""
+    text = files("codebabel.languages").joinpath("harness", file).read_text(encoding="utf-8")
+    for placeholder, value in _HARNESS_CONSTANTS.items():
+        text = text.replace(placeholder, value)
+    pieces = _HARNESS_PART.split(text)
+    return {name: body.rstrip("\n") + "\n" for name, body in zip(pieces[1::2], pieces[2::2], strict=True)}
 
 
 def control(fmt: str) -> tuple[CodeEscape, ...]:

@@ -23,27 +23,10 @@ import glob
 import os
 from functools import cache
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, Param, RunSpec
-from codebabel.languages.render import C_ESCAPES, Target, control
+from codebabel.languages.base import DONE_MARKER, Param, RunSpec
+from codebabel.languages.render import C_ESCAPES, Target, control, harness_code
 
-_HARNESS = f"""def __codebabel_eq(a, b)
-  if a.is_a?(Numeric) && b.is_a?(Numeric)
-    a == b || (a - b).abs < {FLOAT_TOLERANCE}
-  elsif a.is_a?(Array) && b.is_a?(Array)
-    a.length == b.length && a.each_index.all? {{ |i| __codebabel_eq(a[i], b[i]) }}
-  elsif a.is_a?(Hash) && b.is_a?(Hash)
-    a.length == b.length && a.all? {{ |k, v| b.key?(k) && __codebabel_eq(v, b[k]) }}
-  else
-    a == b
-  end
-end
-
-def __codebabel_check(i, got, expected)
-  return if __codebabel_eq(got, expected)
-  $stderr.puts("{ASSERT_MARKER} test " + i.to_s + ": got " + got.inspect + ", expected " + expected.inspect)
-  Kernel.exit!(1)
-end
-"""
+_HARNESS = harness_code("ruby.rb")["helpers"]
 
 #: bundled gems (installed with Ruby, but loaded through RubyGems) put on the load path of every program
 _BUNDLED_GEMS = ("prime", "matrix")

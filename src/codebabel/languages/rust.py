@@ -25,8 +25,17 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, RunSpec, Signature
-from codebabel.languages.render import C_ESCAPES, INT64, Target, control, own_type, paren_tuple, value_member
+from codebabel.languages.base import DONE_MARKER, RunSpec, Signature
+from codebabel.languages.render import (
+    C_ESCAPES,
+    INT64,
+    Target,
+    control,
+    harness_code,
+    own_type,
+    paren_tuple,
+    value_member,
+)
 from codebabel.languages.types import INT, Type, Untranslatable
 
 _I64_MIN = -(2**63)
@@ -44,38 +53,9 @@ def _impl(target: str, body: str) -> str:
     return f"impl{target} {{\n    fn codebabel_eq(&self, other: &Self) -> bool {{ {body} }}\n}}\n"
 
 
-_SCALAR_EQ = {"isize": "self == other", "f64": f"self == other || (self - other).abs() < {FLOAT_TOLERANCE}",
-              "bool": "self == other", "String": "self == other"}
-_HELPERS = "trait CodebabelEq {\n    fn codebabel_eq(&self, other: &Self) -> bool;\n}\n" + "".join(
-    _impl(f" CodebabelEq for {t}", body) for t, body in _SCALAR_EQ.items()) + """\
-impl<T: CodebabelEq> CodebabelEq for Vec<T> {
-    fn codebabel_eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a.codebabel_eq(b))
-    }
-}
-impl<T: CodebabelEq> CodebabelEq for Option<T> {
-    fn codebabel_eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Some(a), Some(b)) => a.codebabel_eq(b),
-            (None, None) => true,
-            _ => false,
-        }
-    }
-}
-impl<K: std::hash::Hash + Eq, V: CodebabelEq> CodebabelEq for std::collections::HashMap<K, V> {
-    fn codebabel_eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k).map_or(false, |w| v.codebabel_eq(w)))
-    }
-}
-"""
+_HELPERS = harness_code("rust.rs")["helpers"]
 
-_CHECK = f"""fn codebabel_check(ok: bool, test: usize) {{
-    if !ok {{
-        eprintln!("{ASSERT_MARKER} test {{}}", test);
-        std::process::exit(1);
-    }}
-}}
-"""
+_CHECK = harness_code("rust.rs")["check"]
 
 
 def members(t: Type) -> list[Type]:

@@ -21,65 +21,16 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, DONE_MARKER, FLOAT_TOLERANCE, RunSpec
+from codebabel.languages.base import DONE_MARKER, RunSpec
 from codebabel.languages.java import JVM_COMPILER_OPTIONS, JVM_ENV, JVM_OPTIONS, JvmTarget
+from codebabel.languages.render import harness_code
 from codebabel.languages.types import Type, Untranslatable
 
 _IMPORTS = "import scala.math._\nimport scala.collection.mutable._\n"
 
 # ``Seq`` and ``Map`` name the mutable collections under MultiPL-E's import: the helper names the general ones.
 # Written with isInstanceOf and loops, not pattern matching and closures: scalac compiles it several times faster.
-_HELPERS = f"""    def __codebabelEq(a : Any, b : Any) : Boolean = {{
-        if (a.isInstanceOf[java.lang.Number] && b.isInstanceOf[java.lang.Number]) {{
-            val x = a.asInstanceOf[java.lang.Number]
-            val y = b.asInstanceOf[java.lang.Number]
-            if (x.isInstanceOf[java.lang.Double] || x.isInstanceOf[java.lang.Float]
-                || y.isInstanceOf[java.lang.Double] || y.isInstanceOf[java.lang.Float]) {{
-                val p = x.doubleValue
-                val q = y.doubleValue
-                p == q || java.lang.Math.abs(p - q) < {FLOAT_TOLERANCE}
-            }} else x.longValue == y.longValue
-        }} else if (a.isInstanceOf[scala.collection.Seq[_]] && b.isInstanceOf[scala.collection.Seq[_]]) {{
-            val x = a.asInstanceOf[scala.collection.Seq[Any]]
-            val y = b.asInstanceOf[scala.collection.Seq[Any]]
-            var ok = x.length == y.length
-            val i = x.iterator
-            val j = y.iterator
-            while (ok && i.hasNext) ok = __codebabelEq(i.next, j.next)
-            ok
-        }} else if (a.isInstanceOf[scala.collection.Map[_, _]] && b.isInstanceOf[scala.collection.Map[_, _]]) {{
-            val x = a.asInstanceOf[scala.collection.Map[Any, Any]]
-            val y = b.asInstanceOf[scala.collection.Map[Any, Any]]
-            var ok = x.size == y.size
-            val i = y.iterator
-            while (ok && i.hasNext) {{
-                val kv = i.next
-                ok = x.contains(kv._1) && __codebabelEq(x(kv._1), kv._2)
-            }}
-            ok
-        }} else if (a.isInstanceOf[Option[_]] && b.isInstanceOf[Option[_]]) {{
-            val x = a.asInstanceOf[Option[Any]]
-            val y = b.asInstanceOf[Option[Any]]
-            x.isDefined == y.isDefined && (x.isEmpty || __codebabelEq(x.get, y.get))
-        }} else if (a.isInstanceOf[Product] && b.isInstanceOf[Product] && a.getClass.getName.startsWith("scala.Tuple")) {{
-            val x = a.asInstanceOf[Product]
-            val y = b.asInstanceOf[Product]
-            var ok = x.getClass == y.getClass
-            var k = 0
-            while (ok && k < x.productArity) {{
-                ok = __codebabelEq(x.productElement(k), y.productElement(k))
-                k += 1
-            }}
-            ok
-        }} else a == b
-    }}
-    def __codebabelCheck(ok : Boolean, test : Int) : Unit = {{
-        if (!ok) {{
-            System.err.println("{ASSERT_MARKER} test " + test)
-            System.exit(1)
-        }}
-    }}
-"""
+_HELPERS = harness_code("scala.scala")["helpers"]
 
 
 class Scala(JvmTarget):

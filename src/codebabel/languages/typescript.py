@@ -19,33 +19,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from codebabel.languages.base import ASSERT_MARKER, FLOAT_TOLERANCE, RunSpec
+from codebabel.languages.base import RunSpec
 from codebabel.languages.javascript import JavaScript
+from codebabel.languages.render import harness_code
 from codebabel.languages.types import Type, Untranslatable
 
-_PRELUDE = f"""declare var require: any;
-declare var process: any;
-declare var console: any;
-function __codebabel_eq(a: any, b: any): boolean {{
-  if (a == null && b == null) return true;
-  if (typeof a === "number" && typeof b === "number") return a === b || Math.abs(a - b) < {FLOAT_TOLERANCE};
-  if (Array.isArray(a) || Array.isArray(b)) {{
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length
-      && a.every((x: any, i: number) => __codebabel_eq(x, b[i]));
-  }}
-  if (a !== null && b !== null && typeof a === "object" && typeof b === "object") {{
-    const ka = Object.keys(a).sort(), kb = Object.keys(b).sort();
-    return __codebabel_eq(ka, kb) && ka.every((k: string) => __codebabel_eq(a[k], b[k]));
-  }}
-  return a === b;
-}}
-function __codebabel_assert(ok: boolean, i: number): void {{
-  if (!ok) {{
-    process.stderr.write("{ASSERT_MARKER} test " + i + "\\n");
-    process.exit(1);
-  }}
-}}
-"""
+_PRELUDE = harness_code("typescript.ts")["prelude"]
 
 #: compiler options: ES2022 output for Node 20, ES2023 library only (no DOM), declaration files unchecked
 _TSC_FLAGS = ("--target", "es2022", "--lib", "es2023", "--skipLibCheck", "--strict", "false", "--pretty", "false")

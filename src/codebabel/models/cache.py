@@ -3,7 +3,7 @@
     <name>/model.gguf        the verified GGUF of a registered model (for llama.cpp)
     <name>/hf/               safetensors + tokenizer + chat template (for transformers / PEFT / training)
     gguf-<sha16>/hf/         the HF folder converted from an arbitrary local .gguf, keyed by its sha256
-    adapters/<key>/adapter.gguf  a PEFT LoRA adapter converted for llama.cpp (models/gguf_export.py), keyed by
+    adapters/<key>/adapter.gguf  a PEFT LoRA adapter converted for llama.cpp (models/gguf_adapter.py), keyed by
                              its files' digests and the base's layout
 
 A folder is finished when its marker file is written (last); work on one folder holds a file lock.

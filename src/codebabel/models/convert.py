@@ -3,7 +3,6 @@ GGUF loader; any local ``.gguf`` is converted on first use and cached by its sha
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -13,7 +12,6 @@ from pathlib import Path
 
 from codebabel.errors import CodebabelError
 from codebabel.models.cache import (
-    CHUNK,
     CONVERTED_MARKER,
     GGUF_MAGIC,
     _console,
@@ -21,6 +19,7 @@ from codebabel.models.cache import (
     _locked,
     models_dir,
 )
+from codebabel.store import file_digest
 
 
 def _silence_gguf_tqdm():
@@ -142,14 +141,6 @@ def _repair_tokenizer(tokenizer, gguf_path: Path) -> str | None:
     return None
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _index_path() -> Path:
     return models_dir() / "gguf-index.json"
 
@@ -166,7 +157,7 @@ def gguf_sha256(path: Path) -> str:
         index = {}
     if key in index:
         return index[key]
-    sha = sha256_file(Path(real))
+    sha = file_digest(real)
     index[key] = sha
     index_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = index_file.with_name(f"{index_file.name}.{os.getpid()}.tmp")

@@ -1,373 +1,38 @@
-"""Fine-tuned models as GGUF files for llama.cpp (``codebabel export --gguf``; the llama.cpp backend's adapters).
+"""Fine-tuned models as GGUF files for llama.cpp: ``codebabel export --gguf`` (:func:`export_gguf`).
 
-Two things are written, both with the ``gguf`` package's ``GGUFWriter``, the way llama.cpp's own
+Three things are exported, each with the ``gguf`` package's ``GGUFWriter``, the way llama.cpp's own
 ``convert_lora_to_gguf.py`` / ``convert_hf_to_gguf.py`` lay them out:
 
-- **A LoRA adapter** (:func:`write_adapter_gguf`): ``general.type = "adapter"``, ``adapter.type = "lora"``,
-  ``adapter.lora.alpha``, ``general.architecture`` = the base's GGUF architecture; per adapted weight
-  ``<gguf name>.lora_a`` (numpy shape ``(r, in)``) and ``<gguf name>.lora_b`` (``(out, r)``), the GGUF name
-  taken from the gguf package's tensor-name map (``model.layers.0.self_attn.q_proj`` → ``blk.0.attn_q.weight``).
-  llama.cpp scales every adapter by ``alpha / r`` (r read from each ``lora_a``); PEFT's per-module scale
-  (rsLoRA's ``alpha / sqrt(r)``, ``rank_pattern``, ``alpha_pattern``) is folded into ``lora_b`` wherever it
-  differs, so the product is PEFT's. For the llama architecture the converter permutes the rows of ``q_proj``
-  and ``k_proj`` for llama.cpp's rotary layout; since ``ΔW = B·A``, ``lora_b`` of those gets the same row
-  permutation (``lora_a`` is unchanged). DoRA, LoRA biases, other PEFT types and tensors outside LoRA's A/B
-  matrices (``modules_to_save``, embedding LoRA) have no llama.cpp form and are refused in one line.
-  :func:`adapter_gguf` converts an adapter once for the llama.cpp backend, cached under
-  ``$CODEBABEL_HOME/models/adapters/<key>/adapter.gguf`` by the adapter's file digests and the base's layout.
+- **A LoRA adapter** as llama.cpp's GGUF LoRA adapter: ``models/gguf_adapter.py`` (:func:`write_adapter_gguf`;
+  :func:`adapter_gguf` and :func:`adapter_problem`, the llama.cpp backend's conversion and check, are
+  importable from here too).
 - **A full (or merged) model** (:func:`write_model_gguf`): every metadata and tokenizer field copied from a
   base GGUF of the same architecture (but ``general.file_type`` and the quantization version), the weights
-  taken from the HF model mapped through the same name map (+ the same q/k permutation), each checked
-  against the base tensor's shape. ``f32``, ``f16`` and ``q8_0`` are written by the gguf package (1-D tensors
-  stay F32, as in llama.cpp's converter); the gguf package cannot quantize Q4_K in Python, so ``q4_k`` is an
-  f16 file quantized by llama.cpp's own quantizer (``llama_model_quantize``, Q4_K_M) from llama-cpp-python,
-  and refused where that is not installed.
-
-The base layout (architecture, heads, KV heads, blocks, tensor shapes) is read from the base model's GGUF
-where one exists (a registered model, a ``.gguf`` spec, or a folder codebabel converted from a GGUF), else
-from its ``config.json``.
+  taken from the HF model mapped through the base layout's name map (+ the q/k permutation;
+  ``models/gguf_layout.py``), each checked against the base tensor's shape. ``f32``, ``f16`` and ``q8_0``
+  are written by the gguf package (1-D tensors stay F32, as in llama.cpp's converter); the gguf package
+  cannot quantize Q4_K in Python, so ``q4_k`` is an f16 file quantized by llama.cpp's own quantizer
+  (``llama_model_quantize``, Q4_K_M) from llama-cpp-python, and refused where that is not installed.
+- **An adapter merged into its base**: the merged weights, written as a full model.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from codebabel.errors import CodebabelError
-from codebabel.models.cache import CONVERTED_MARKER, _locked, adapters_dir
-from codebabel.store import file_digest, settings_hash
+from codebabel.models.gguf_adapter import adapter_base, adapter_gguf, adapter_problem, write_adapter_gguf
+from codebabel.models.gguf_layout import base_gguf, gguf_layout, gguf_reader, gguf_writer
 
-#: GGUF architectures this export knows -> whether llama.cpp's converter permutes q/k rows (rotary layout)
-ARCHS: dict[str, bool] = {"llama": True, "qwen2": False, "qwen3": False}
-#: HF ``config.model_type`` -> GGUF architecture (convert_hf_to_gguf registers Mistral as a llama model)
-HF_ARCHS = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "qwen3": "qwen3"}
+__all__ = ["OUTTYPES", "adapter_gguf", "adapter_problem", "export_gguf", "write_adapter_gguf", "write_model_gguf"]
+
 #: what ``--outtype`` may name: an adapter f32|f16, a model any of these
 OUTTYPES = ("f32", "f16", "q8_0", "q4_k")
-ADAPTER_OUTTYPES = ("f32", "f16")
-ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
-FORMAT_VERSION = 1  # of the cached adapter conversion: bump when the written file changes
-_LORA_KEY = re.compile(r"^base_model\.model\.(?P<module>.+)\.lora_(?P<ab>[AB])\.weight$")
 _SKIP_KV = ("general.architecture", "general.file_type", "general.quantization_version")
-
-
-# --------------------------------------------------------------------------------------------- the base
-
-
-@dataclass(frozen=True)
-class BaseLayout:
-    """What a GGUF export needs to know of the base model: its GGUF architecture, attention heads (for the
-    q/k permutation), blocks (for the name map), and where known (from a GGUF) every tensor's numpy shape."""
-
-    arch: str
-    n_head: int
-    n_head_kv: int
-    n_blocks: int
-    gguf: str | None = None
-    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def identity(self) -> dict:
-        return {"arch": self.arch, "n_head": self.n_head, "n_head_kv": self.n_head_kv, "n_blocks": self.n_blocks}
-
-    def tensor_name(self, hf_name: str) -> str | None:
-        """The GGUF name of an HF weight (``model.layers.0.self_attn.q_proj.weight`` → ``blk.0.attn_q.weight``)
-        or module (``...q_proj`` → ``blk.0.attn_q.weight``); None where the map has none."""
-        name_map = _name_map(self.arch, self.n_blocks)
-        if hf_name.endswith((".weight", ".bias")):
-            return name_map.get_name(hf_name, try_suffixes=(".weight", ".bias"))
-        found = name_map.get_name(hf_name)
-        return None if found is None else found + ".weight"
-
-    def permute_rows(self, gguf_name: str, rows):
-        """``rows`` (a q/k weight, or a LoRA B of one) in llama.cpp's rotary layout where the converter does."""
-        if not ARCHS[self.arch]:
-            return rows
-        if re.fullmatch(r"blk\.\d+\.attn_q\.(weight|bias)", gguf_name):
-            return permute_qk(rows, self.n_head, self.n_head)
-        if re.fullmatch(r"blk\.\d+\.attn_k\.(weight|bias)", gguf_name):
-            return permute_qk(rows, self.n_head, self.n_head_kv)
-        return rows
-
-
-def permute_qk(w, n_head: int, n_head_kv: int | None = None):
-    """convert_hf_to_gguf.py's ``LlamaModel.permute``: q/k rows from HF's rotary halves to llama.cpp's
-    interleaved pairs (transformers' GGUF loader undoes it)."""
-    if n_head_kv is not None and n_head != n_head_kv:
-        n_head = n_head_kv
-    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
-
-
-@lru_cache(maxsize=8)
-def _name_map(arch: str, n_blocks: int):
-    import gguf
-
-    by_name = {name: enum for enum, name in gguf.MODEL_ARCH_NAMES.items()}
-    return gguf.get_tensor_name_map(by_name[arch], n_blocks)
-
-
-def base_gguf(source) -> Path | None:
-    """The GGUF file holding ``source``'s weights and tokenizer: its own (registered model, ``.gguf``), or the
-    one a folder was converted from by codebabel (``codebabel.json``'s ``source_gguf``, while it exists)."""
-    if getattr(source, "gguf_path", None):
-        return Path(source.gguf_path)
-    marker = Path(source.hf_path) / CONVERTED_MARKER
-    if marker.is_file():
-        try:
-            src = json.loads(marker.read_text()).get("source_gguf")
-        except (OSError, ValueError):
-            return None
-        if src and Path(src).is_file():
-            return Path(src)
-    return None
-
-
-def base_layout(source) -> BaseLayout:
-    """The base's layout, from its GGUF where it has one, else from its ``config.json``."""
-    gguf_file = base_gguf(source)
-    if gguf_file is not None:
-        st = gguf_file.stat()
-        return _gguf_layout(str(gguf_file), st.st_size, st.st_mtime_ns)
-    return _config_layout(source)
-
-
-@lru_cache(maxsize=8)
-def _gguf_layout(path: str, _size: int, _mtime: int) -> BaseLayout:
-    reader = _reader(path)
-
-    def value(key: str):
-        f = reader.fields.get(key)
-        return None if f is None else f.contents()
-
-    arch = value("general.architecture")
-    _check_arch(arch, f"base GGUF {path}")
-    n_head = value(f"{arch}.attention.head_count")
-    n_blocks = value(f"{arch}.block_count")
-    if not isinstance(n_head, int) or not isinstance(n_blocks, int):
-        raise CodebabelError(f"base GGUF {path}: no {arch}.attention.head_count or {arch}.block_count; "
-                             "not a model GGUF")
-    n_kv = value(f"{arch}.attention.head_count_kv")
-    shapes = {t.name: tuple(int(d) for d in reversed(t.shape.tolist())) for t in reader.tensors}
-    return BaseLayout(arch, n_head, n_kv if isinstance(n_kv, int) else n_head, n_blocks, path, shapes)
-
-
-def _config_layout(source) -> BaseLayout:
-    cfg_path = Path(source.hf_path) / "config.json"
-    if not cfg_path.is_file():
-        raise CodebabelError(f"model '{source.spec}': no local config.json and no GGUF, so its layout is unknown; "
-                             "pass a registered name, a .gguf file or a local model folder")
-    cfg = json.loads(cfg_path.read_text())
-    model_type = cfg.get("model_type")
-    arch = HF_ARCHS.get(model_type)
-    if arch is None:
-        raise CodebabelError(f"model '{source.spec}': architecture '{model_type}' has no GGUF export here; "
-                             f"codebabel exports {', '.join(sorted(HF_ARCHS))} models")
-    n_head = int(cfg["num_attention_heads"])
-    return BaseLayout(arch, n_head, int(cfg.get("num_key_value_heads") or n_head), int(cfg["num_hidden_layers"]))
-
-
-def _check_arch(arch, where: str) -> None:
-    if arch not in ARCHS:
-        raise CodebabelError(f"{where}: architecture '{arch}' has no GGUF export here; codebabel exports "
-                             f"{', '.join(ARCHS)} GGUFs")
-
-
-def _reader(path: str | Path):
-    import gguf
-
-    try:
-        return gguf.GGUFReader(str(path))
-    except Exception as e:  # not a GGUF, truncated
-        raise CodebabelError(f"base GGUF {path}: cannot read it ({_first_line(e)})") from e
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
-
-
-# --------------------------------------------------------------------------------------------- adapters
-
-
-@dataclass(frozen=True)
-class _LoraTensor:
-    gguf_name: str  # the adapted weight's GGUF name, e.g. blk.0.attn_q.weight
-    a_key: str
-    b_key: str
-    rank: int
-    b_factor: float  # PEFT's scale / llama.cpp's (alpha / r): 1.0 for plain LoRA
-
-
-@dataclass(frozen=True)
-class _LoraPlan:
-    alpha: float
-    tensors: tuple[_LoraTensor, ...]
-
-
-def _adapter_files(adapter: str | os.PathLike) -> tuple[Path, dict]:
-    apath = Path(adapter).expanduser()
-    if not (apath / "adapter_config.json").is_file():
-        raise CodebabelError(f"adapter '{adapter}': no adapter_config.json there; pass a PEFT adapter folder")
-    if not (apath / "adapter_model.safetensors").is_file():
-        raise CodebabelError(f"adapter '{adapter}': no adapter_model.safetensors (an old .bin adapter?); "
-                             "load it with PEFT and save_pretrained it again")
-    try:
-        config = json.loads((apath / "adapter_config.json").read_text())
-    except ValueError as e:
-        raise CodebabelError(f"adapter '{adapter}': adapter_config.json is not JSON ({_first_line(e)})") from e
-    return apath, config
-
-
-def adapter_base(adapter: str | os.PathLike) -> str:
-    """The base model an adapter names (``base_model_name_or_path``)."""
-    _, config = _adapter_files(adapter)
-    base = config.get("base_model_name_or_path")
-    if not base:
-        raise CodebabelError(f"adapter '{adapter}': it does not name its base model; pass --model")
-    return base
-
-
-def _pattern_value(patterns: dict, module: str, default):
-    """PEFT's ``get_pattern_key``: the first pattern that matches the module name's tail."""
-    for key, value in (patterns or {}).items():
-        if re.match(rf"(.*\.)?({key})$", module):
-            return value
-    return default
-
-
-def _plan_adapter(apath: Path, config: dict, layout: BaseLayout) -> _LoraPlan:
-    """Check that llama.cpp can run the adapter as it is and say how each tensor is written; one-line errors."""
-    from safetensors import safe_open
-
-    where = f"adapter '{apath}'"
-    peft_type = str(config.get("peft_type", "")).upper()
-    if peft_type != "LORA":
-        raise CodebabelError(f"{where}: a {peft_type or 'non-LoRA'} adapter; llama.cpp runs LoRA adapters only")
-    if config.get("use_dora"):
-        raise CodebabelError(f"{where}: DoRA has no llama.cpp adapter form; merge it (export --merge --gguf)")
-    if config.get("lora_bias"):
-        raise CodebabelError(f"{where}: LoRA biases have no llama.cpp adapter form; merge it "
-                             "(export --merge --gguf)")
-    if config.get("target_parameters"):
-        raise CodebabelError(f"{where}: LoRA on parameters (target_parameters) has no llama.cpp adapter form")
-    if config.get("fan_in_fan_out"):
-        raise CodebabelError(f"{where}: fan_in_fan_out (Conv1D) adapters have no GGUF export here")
-    alpha = float(config.get("lora_alpha") or config.get("r") or 8)
-    r_default = int(config.get("r") or 8)
-    rslora = bool(config.get("use_rslora"))
-    with safe_open(str(apath / "adapter_model.safetensors"), framework="np") as f:
-        keys = list(f.keys())
-        shapes = {k: tuple(f.get_slice(k).get_shape()) for k in keys}
-    pairs: dict[str, dict[str, str]] = {}
-    for key in keys:
-        m = _LORA_KEY.match(key)
-        if m is None:
-            raise CodebabelError(f"{where}: tensor {key} is not a LoRA A/B matrix (modules_to_save, embedding "
-                                 "LoRA or another extra); llama.cpp adapters hold LoRA matrices only: merge it "
-                                 "(export --merge --gguf)")
-        pairs.setdefault(m["module"], {})[m["ab"]] = key
-    if not pairs:
-        raise CodebabelError(f"{where}: adapter_model.safetensors holds no LoRA matrices")
-    tensors = []
-    for module, ab in sorted(pairs.items()):
-        if set(ab) != {"A", "B"}:
-            raise CodebabelError(f"{where}: module {module} has lora_{'A' if 'A' in ab else 'B'} only")
-        gguf_name = layout.tensor_name(module)
-        if gguf_name is None:
-            raise CodebabelError(f"{where}: module {module} has no {layout.arch} GGUF tensor name, so llama.cpp "
-                                 "cannot apply a LoRA there; merge it (export --merge --gguf)")
-        a_shape, b_shape = shapes[ab["A"]], shapes[ab["B"]]
-        if len(a_shape) != 2 or len(b_shape) != 2 or a_shape[0] != b_shape[1]:
-            raise CodebabelError(f"{where}: module {module}: lora_A {a_shape} and lora_B {b_shape} are not "
-                                 "(r, in) and (out, r)")
-        want = layout.shapes.get(gguf_name) if layout.shapes else None
-        if layout.shapes and want is None:
-            raise CodebabelError(f"{where}: module {module} → {gguf_name}, which the base GGUF does not have; "
-                                 "is this the adapter's base model?")
-        if want is not None and (len(want) != 2 or (b_shape[0], a_shape[1]) != want):
-            raise CodebabelError(f"{where}: module {module} adapts a {b_shape[0]}×{a_shape[1]} weight but the "
-                                 f"base's {gguf_name} is {'×'.join(map(str, want))}; is this the adapter's base "
-                                 "model?")
-        rank = a_shape[0]
-        r_m = int(_pattern_value(config.get("rank_pattern"), module, r_default))
-        alpha_m = float(_pattern_value(config.get("alpha_pattern"), module, alpha))
-        if r_m != rank:
-            raise CodebabelError(f"{where}: module {module} has rank {rank} but the config says {r_m}")
-        peft_scale = alpha_m / math.sqrt(rank) if rslora else alpha_m / rank
-        tensors.append(_LoraTensor(gguf_name, ab["A"], ab["B"], rank, peft_scale / (alpha / rank)))
-    return _LoraPlan(alpha, tuple(tensors))
-
-
-def adapter_problem(adapter: str | os.PathLike, source) -> str | None:
-    """Why llama.cpp cannot run ``adapter`` on ``source`` (one line), or None when it can."""
-    try:
-        apath, config = _adapter_files(adapter)
-        _plan_adapter(apath, config, base_layout(source))
-    except CodebabelError as e:
-        return str(e)
-    return None
-
-
-def write_adapter_gguf(adapter: str | os.PathLike, out: str | os.PathLike, source=None,
-                       outtype: str = "f16", layout: BaseLayout | None = None) -> Path:
-    """Write ``adapter`` (a PEFT LoRA folder) as a llama.cpp GGUF LoRA adapter at ``out`` (atomically).
-    The base is ``source`` (a ModelSource; default the adapter's own base) or a known ``layout``."""
-    import gguf
-    import numpy as np
-    from safetensors import safe_open
-
-    if outtype not in ADAPTER_OUTTYPES:
-        raise CodebabelError(f"--outtype {outtype}: an adapter is written as {' or '.join(ADAPTER_OUTTYPES)}")
-    apath, config = _adapter_files(adapter)
-    if layout is None:
-        if source is None:
-            from codebabel.models.loading import resolve
-
-            source = resolve(adapter_base(apath))
-        layout = base_layout(source)
-    plan = _plan_adapter(apath, config, layout)
-    dtype = np.float32 if outtype == "f32" else np.float16
-    with _writing(Path(out), layout.arch) as writer:
-        writer.add_type(gguf.GGUFType.ADAPTER)
-        writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
-        writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, plan.alpha)
-        writer.add_name(f"{apath.resolve().name} (LoRA, codebabel export --gguf)")
-        with safe_open(str(apath / "adapter_model.safetensors"), framework="pt") as f:
-            for t in plan.tensors:
-                a = f.get_tensor(t.a_key).float().numpy()
-                b = f.get_tensor(t.b_key).float().numpy()
-                if t.b_factor != 1.0:
-                    b = b * np.float32(t.b_factor)
-                b = layout.permute_rows(t.gguf_name, b)
-                writer.add_tensor(f"{t.gguf_name}.lora_a", np.ascontiguousarray(a, dtype=dtype))
-                writer.add_tensor(f"{t.gguf_name}.lora_b", np.ascontiguousarray(b, dtype=dtype))
-    return Path(out)
-
-
-def adapter_gguf(adapter: str | os.PathLike, source) -> Path:
-    """``adapter`` as a GGUF LoRA adapter (f32) for ``source``, converted once and cached under
-    ``$CODEBABEL_HOME/models/adapters/`` by the digests of its config and weights and the base's layout."""
-    apath, _ = _adapter_files(adapter)
-    layout = base_layout(source)
-    key = settings_hash({name: file_digest(apath / name) for name in ADAPTER_FILES}
-                        | {"base": layout.identity, "outtype": "f32", "format": FORMAT_VERSION})
-    folder = adapters_dir() / key
-    target = folder / "adapter.gguf"
-    if target.is_file():
-        return target
-    with _locked(folder):
-        if not target.is_file():
-            write_adapter_gguf(apath, target, outtype="f32", layout=layout)
-            (folder / "source.json").write_text(json.dumps(
-                {"adapter": str(apath.resolve()), "base": layout.gguf, **layout.identity}, indent=2) + "\n")
-    return target
 
 
 # --------------------------------------------------------------------------------------------- full models
@@ -398,9 +63,8 @@ def write_model_gguf(tensors: Iterable[tuple[str, Any]], like: str | Path, out: 
     if outtype == "q4_k":
         quantize = _llama_quantizer()  # refuse before any work where llama.cpp's quantizer is missing
     like = Path(like)
-    st = like.stat()
-    layout = _gguf_layout(str(like), st.st_size, st.st_mtime_ns)
-    reader = _reader(like)
+    layout = gguf_layout(like)
+    reader = gguf_reader(like)
     base_tensors = {t.name: t for t in reader.tensors}
 
     mapped: dict[str, Any] = {}
@@ -436,7 +100,7 @@ def write_model_gguf(tensors: Iterable[tuple[str, Any]], like: str | Path, out: 
     file_type = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
                  "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}[write_type]
     finish = quantize if outtype == "q4_k" else os.replace  # q4_k: llama.cpp quantizes the f16 file
-    with _writing(Path(out), layout.arch, finish) as writer:
+    with gguf_writer(Path(out), layout.arch, finish) as writer:
         for key, f in reader.fields.items():
             if key.startswith("GGUF.") or key in _SKIP_KV:
                 continue
@@ -458,28 +122,6 @@ def write_model_gguf(tensors: Iterable[tuple[str, Any]], like: str | Path, out: 
             else:
                 writer.add_tensor(name, np.ascontiguousarray(data, dtype=np.float16))
     return Path(out)
-
-
-@contextmanager
-def _writing(out: Path, arch: str, finish: Callable[[Path, Path], object] = os.replace) -> Iterator[Any]:
-    """A ``GGUFWriter`` on a temp file beside ``out``: when the block ends the file is written and
-    ``finish(tmp, out)`` makes ``out`` (a rename, or llama.cpp's quantizer); on any error no file is left."""
-    import gguf
-
-    tmp = out.with_name(f".{out.name}.partial")
-    writer = gguf.GGUFWriter(str(tmp), arch)
-    try:
-        yield writer
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        finish(tmp, out)
-    except BaseException:
-        writer.close()
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _copy_field(writer, key: str, f) -> None:

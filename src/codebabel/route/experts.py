@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from codebabel.models.loading import ModelSource, resolve
 from codebabel.route.gate import gate_rows, train_gate
 from codebabel.route.ngram import NgramClassifier
 from codebabel.route.recipe import RouteRecipe
@@ -26,8 +27,9 @@ from codebabel.train.trainer import check_recipe_data, train
 GATE_SETTINGS = "gate-settings.json"
 
 
-def train_experts(recipe: RouteRecipe, console: Console | None = None) -> dict:
-    """Train the missing experts, then the gate (if its experts or settings changed) and the n-gram router."""
+def train_experts(recipe: RouteRecipe, console: Console | None = None, source: ModelSource | None = None) -> dict:
+    """Train the missing experts, then the gate (if its experts or settings changed) and the n-gram router.
+    The base model (``recipe.model``, or ``source``: it already resolved) is resolved once, for all of them."""
 
     console = console or Console(stderr=True)
     run = recipe.run_dir
@@ -37,6 +39,7 @@ def train_experts(recipe: RouteRecipe, console: Console | None = None) -> dict:
     for lang in missing:
         check_recipe_data(recipe.expert_recipe(lang))
     gate_rows(recipe)
+    source = resolve(source or recipe.model)
     run.mkdir(parents=True, exist_ok=True)
     experts = {}
     for lang in recipe.languages:
@@ -46,9 +49,9 @@ def train_experts(recipe: RouteRecipe, console: Console | None = None) -> dict:
             experts[lang] = json.loads((folder / "summary.json").read_text())
             continue
         console.print(f"expert {lang}: training", highlight=False)
-        experts[lang] = train(recipe.expert_recipe(lang), resume=True, console=console)
+        experts[lang] = train(recipe.expert_recipe(lang), resume=True, console=console, source=source)
     router = run / ROUTER_DIR
-    gate_info = _gate(recipe, router, console)
+    gate_info = _gate(recipe, router, console, source)
     ngram = fit_ngram(recipe, router / "ngram.json")
     summary = {"run_dir": str(run), "model": recipe.model, "languages": list(recipe.languages),
                "experts": {lang: str(expert_adapter(run, lang)) for lang in recipe.languages},
@@ -58,13 +61,13 @@ def train_experts(recipe: RouteRecipe, console: Console | None = None) -> dict:
     return summary
 
 
-def _gate(recipe: RouteRecipe, router: Path, console: Console) -> dict:
+def _gate(recipe: RouteRecipe, router: Path, console: Console, source: ModelSource) -> dict:
     """Train the gate unless ``router/gate-settings.json`` says it was trained on these experts (their weights'
     digests) with these settings, and ``gate.json`` is still there."""
 
     def train() -> dict:
         model, tokenizer, _ = load_experts(recipe.run_dir, recipe.languages, device=recipe.device,
-                                           model_spec=recipe.model)
+                                           model_spec=source)
         return train_gate(recipe, model, tokenizer, router, console=console)
 
     settings = {"experts": list(recipe.languages), "model": recipe.model, "gate": asdict(recipe.gate),

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from codebabel.errors import CodebabelError
-from codebabel.models.loading import load_model
+from codebabel.models.loading import ModelSource, load_model
 from codebabel.store import file_digest
 
 ROUTER_DIR = "router"
@@ -48,9 +48,10 @@ def run_model(run: Path) -> str:
 
 
 def load_experts(run: str | Path, languages: list[str] | tuple[str, ...] | None = None, device: str = "auto",
-                 dtype: str = "auto", model_spec: str | None = None):
-    """``(peft_model, tokenizer, languages)``: the base model with every expert attached under its language
-    name (unmerged, eval mode)."""
+                 dtype: str = "auto", model_spec: str | ModelSource | None = None):
+    """``(peft_model, tokenizer, languages)``: the base model (``model_spec``, a spec or an already resolved
+    source; default the experts' own) with every expert attached under its language name (unmerged, eval
+    mode)."""
     from peft import PeftModel
 
     run = Path(run).expanduser()

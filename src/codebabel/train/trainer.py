@@ -25,7 +25,7 @@ from typing import Any
 from rich.console import Console
 
 from codebabel.errors import CodebabelError
-from codebabel.models.loading import attach_adapter, load_model, load_tokenizer
+from codebabel.models.loading import ModelSource, attach_adapter, load_model, load_tokenizer, resolve
 from codebabel.models.lora import lora_targets
 from codebabel.store import atomic_write_text
 from codebabel.train.loss import chunked_lm_loss
@@ -151,7 +151,7 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def _model(recipe: Recipe, hyper: Hyper, previous: Path | None):
+def _model(recipe: Recipe, hyper: Hyper, previous: Path | None, source: ModelSource):
     """The model for a stage: the base (+ fresh LoRA) for the first, the previous stage's result after."""
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM
@@ -160,7 +160,7 @@ def _model(recipe: Recipe, hyper: Hyper, previous: Path | None):
         model = AutoModelForCausalLM.from_pretrained(previous)
         model.config.use_cache = False
         return model
-    model, _ = load_model(recipe.model, device="cpu", dtype="float32")
+    model, _ = load_model(source, device="cpu", dtype="float32")
     model.config.use_cache = False  # packed batches need it (see train/packing.py)
     if hyper.method == "full":
         return model
@@ -207,9 +207,11 @@ def newest_checkpoint(folder: Path) -> Path | None:
     return ckpts[-1] if ckpts else None
 
 
-def train(recipe: Recipe, resume: bool = False, console: Console | None = None, callbacks: list | None = None) -> dict:
+def train(recipe: Recipe, resume: bool = False, console: Console | None = None, callbacks: list | None = None,
+          source: ModelSource | None = None) -> dict:
     """Run every stage of ``recipe``; returns (and writes) the summary. The recipe's data are checked and the
-    first stage's data loaded before the run folder is made."""
+    first stage's data loaded before the run folder is made. ``source``: ``recipe.model`` already resolved (a
+    job that trains several runs on one model resolves it once); else it is resolved here, once."""
     from accelerate import PartialState
 
     console = console or Console(stderr=True)
@@ -225,7 +227,8 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
     check_recipe_data(recipe, pending)
     if recipe.release_memory:
         release_freed_memory()
-    tokenizer = load_tokenizer(recipe.model, padding_side="right")
+    source = resolve(source or recipe.model)
+    tokenizer = load_tokenizer(source, padding_side="right")
     first = _stage_data(*pending[0], tokenizer) if pending else None
     created = not root.exists()
     if dist.is_main_process:
@@ -233,7 +236,7 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
         (root / "recipe.json").write_text(json.dumps(_plain(recipe), indent=2) + "\n")
     dist.wait_for_everyone()
     try:
-        return _train_stages(recipe, plan, root, tokenizer, first, resume, console, callbacks, dist)
+        return _train_stages(recipe, plan, root, tokenizer, first, resume, console, callbacks, dist, source)
     except BaseException:
         # nothing trained by this invocation in a folder it made: leave nothing behind (a rerun starts afresh)
         if created and dist.is_main_process and not _trained_anything(root):
@@ -276,7 +279,7 @@ def _stage_data(name: str, hyper: Hyper, tokenizer) -> tuple:
 
 
 def _train_stages(recipe: Recipe, plan: list[tuple[str, Hyper]], root: Path, tokenizer, first: tuple | None,
-                  resume: bool, console: Console, callbacks: list | None, dist) -> dict:
+                  resume: bool, console: Console, callbacks: list | None, dist, source: ModelSource) -> dict:
     from transformers import set_seed
 
     metrics = root / "metrics.jsonl"
@@ -294,7 +297,7 @@ def _train_stages(recipe: Recipe, plan: list[tuple[str, Hyper]], root: Path, tok
         rows, read, eval_rows = first if first is not None else _stage_data(name, hyper, tokenizer)
         first = None
         set_seed(recipe.seed)  # LoRA's initial weights come from the global RNG: same seed, same start
-        model = _model(recipe, hyper, previous)
+        model = _model(recipe, hyper, previous, source)
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         total = sum(p.numel() for p in model.parameters())
         cut = (f" ({read.truncated} truncated, {read.dropped} dropped: longer than seq_len)"

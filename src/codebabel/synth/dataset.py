@@ -1,0 +1,150 @@
+"""Stage 5, ``dataset``: the verified translations as training files, translation pairs, and a dataset card.
+
+``RUN/dataset/`` (rewritten from the stages' logs at the end of every run, each file atomically):
+
+- ``<lang>-train.jsonl``, ``<lang>-validation.jsonl``, ``<lang>-test.jsonl`` — what ``codebabel train`` reads
+  (``data: ["RUN/dataset/lua-{split}.jsonl"]``): ``{"text": prompt + translation}`` (the prompt without the Python
+  body: the doc comment and header), or ``{"prompt", "completion"}`` with ``dataset.format: prompt_completion``;
+  each row also carries its provenance (the source document and line, the function's id and tests, the teacher,
+  the sample, the stages' settings hashes). Split by the function's id (data/splits.py), so every translation of
+  one function is in one split;
+- ``pairs/<lang>.jsonl`` — the same translations as translation pairs (data/pairs/format.py:
+  ``{"id", "split", "name", "<lang>": translation, "py": the original function}``) for the translation experts;
+- ``README.md`` (the card: how it was made, the yield funnel with every stage's kept and dropped counts and
+  reasons, time per stage) and ``funnel.json`` (the same numbers).
+"""
+
+from __future__ import annotations
+
+import json
+
+from codebabel.data.pairs.format import SPLIT_NAMES, Pair, write_pairs
+from codebabel.data.splits import split_of
+from codebabel.store import atomic_write_text
+from codebabel.synth.recipe import SynthRecipe
+
+SPLITS = ("train", "validation", "test")
+
+
+def training_text(train_prompt: str, completion: str) -> str:
+    text = train_prompt + completion
+    return text if text.endswith("\n") else text + "\n"
+
+
+def write_dataset(r: SynthRecipe, functions: dict, tests: dict, tests_hash: str, per_language: dict[str, dict],
+                  teacher: dict, provenance: dict) -> dict:
+    """Write ``RUN/dataset/``; ``per_language[lang]`` = {"translate": TranslateResult, "solutions": SolutionsResult}.
+    Returns the funnel (also ``funnel.json``)."""
+    out = r.run_dir / "dataset"
+    out.mkdir(parents=True, exist_ok=True)
+    d = r.dataset
+    rows_per_lang: dict[str, dict[str, int]] = {}
+    for lang, res in per_language.items():
+        tr, so = res["translate"], res["solutions"]
+        by_id = {f["id"]: f for f in tr.kept}
+        rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
+        pairs: list[Pair] = []
+        for k in so.kept:
+            f = by_id[k["function"]]
+            split = split_of(f["id"], d.validation, d.test, salt="codebabel-synth")
+            rid = f"{lang}/{f['id']}/{k['sample']}"
+            body = ({"text": training_text(f["train_prompt"], k["completion"])} if d.format == "text"
+                    else {"prompt": f["train_prompt"], "completion": k["completion"]})
+            rows[split].append({
+                **body, "id": rid, "language": lang, "split": split, "function": f["id"], "name": f["name"],
+                "sample": k["sample"], "origin": f.get("origin"), "tests": len(f["cases"]), "coverage": f["coverage"],
+                "teacher": teacher, "stages": {"tests": tests_hash,
+                                               "translate": tr.stage.hash, "solutions": so.stage.hash}})
+            pairs.append(Pair({lang: training_text(f["train_prompt"], k["completion"]), "py": f["source"]},
+                              {"id": f"synth/{rid}", "split": SPLIT_NAMES[split], "name": f["name"]}))
+        for split in SPLITS:
+            atomic_write_text(out / f"{lang}-{split}.jsonl",
+                              "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows[split]))
+        write_pairs(out / "pairs" / f"{lang}.jsonl", pairs)
+        rows_per_lang[lang] = {s: len(rows[s]) for s in SPLITS}
+    funnel = {"run": str(r.run_dir), "functions": functions, "tests": tests,
+              "languages": {lang: {"translate": res["translate"].summary, "solutions": res["solutions"].summary,
+                                   "rows": rows_per_lang[lang]} for lang, res in per_language.items()},
+              "teacher": teacher, "provenance": provenance}
+    atomic_write_text(out / "funnel.json", json.dumps(funnel, indent=2) + "\n")
+    atomic_write_text(out / "README.md", card(r, funnel))
+    return funnel
+
+
+def _reasons(dropped: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in dropped.items()) or "-"
+
+
+def card(r: SynthRecipe, funnel: dict) -> str:
+    """The dataset card: what it is, how it was made, the funnel."""
+    f, t = funnel["functions"], funnel["tests"]
+    teacher = funnel["teacher"]
+    langs = list(funnel["languages"])
+    lines = [
+        f"# Synthetic {', '.join(langs)} training data: {r.name}",
+        "",
+        "Made by `codebabel synth` (MultiPL-T's method): Python functions with docstrings from the sources, unit "
+        "tests written by a teacher model and kept where they pass in the sandbox with enough line coverage, the "
+        "tests translated into each language by codebabel's benchmark translator, the functions translated by the "
+        "teacher and kept only where the translation passes the translated tests in the sandbox, near duplicates "
+        "removed. Every row here has run and passed.",
+        "",
+        f"- sources: {', '.join(f'`{s}`' for s in r.sources)} (the rows derive from them: their licenses apply)",
+        f"- teacher: `{json.dumps(teacher, sort_keys=True)}`",
+        f"- tests: {r.tests.samples} samples at T={r.tests.temperature}, top_p {r.tests.top_p}; coverage >= "
+        f"{r.tests.min_coverage:g} %",
+        f"- translations: {r.solutions.samples} samples at T={r.solutions.temperature}, top_p {r.solutions.top_p}; "
+        f"near duplicates above ROUGE-L {r.solutions.rouge_threshold:g} removed",
+        f"- splits by function id: validation {r.dataset.validation:g}, test {r.dataset.test:g}",
+        f"- made: {funnel['provenance'].get('date')} by `{funnel['provenance'].get('command')}`",
+        "",
+        "## Files",
+        "",
+        *(f"- `{lang}-{{train,validation,test}}.jsonl` ({', '.join(f'{s} {n}' for s, n in funnel['languages'][lang]['rows'].items())} rows); "
+          f"`pairs/{lang}.jsonl`" for lang in langs),
+        "",
+        "Train on one with a `codebabel train` recipe: `data: [\"" + str(r.run_dir / "dataset") + "/LANG-{split}.jsonl\"]`.",
+        "",
+        "## Yield funnel",
+        "",
+        "| stage | in | kept | dropped, by reason | seconds |",
+        "|---|---|---|---|---|",
+        f"| 1 functions | {f['candidates']} functions in {f['documents']} documents ({f['duplicates']} duplicate copies, "
+        f"{f['documents_unparseable']} documents not parsed) | {f['kept']} ({f['selected']} selected) | "
+        f"{_reasons(f['dropped'])} | {f.get('seconds', '-')} |",
+        f"| 2 tests | {t['functions']} functions, {t['samples']} samples, {t['asserts']} asserts "
+        f"({t['asserts_passing']} pass) | {t['kept']} | {_reasons(t['dropped'])} | {t.get('seconds', '-')} |",
+    ]
+    for lang in langs:
+        tr = funnel["languages"][lang]["translate"]
+        so = funnel["languages"][lang]["solutions"]
+        lines.append(f"| 3 translate tests: {lang} | {tr['functions']} | {tr['kept']} | "
+                     f"{_reasons(tr['dropped_detail'])} | {tr.get('seconds', '-')} |")
+        lines.append(f"| 4 translations: {lang} | {so['functions']} functions, {so['samples']} samples | "
+                     f"{so['kept']} translations of {so['functions_with_kept']} functions | failed tests "
+                     f"{so['samples'] - so['passed']} ({_reasons({k: v for k, v in so['status_counts'].items() if k != 'ok'})}), "
+                     f"exact duplicates {so['exact_duplicates']}, near duplicates {so['near_duplicates']} | "
+                     f"{so.get('seconds', '-')} |")
+    lines += [
+        "",
+        "Seconds are those of the runs that finished each stage (a run stopped part-way is not counted). Teacher "
+        "speed: tests " + _speed(t.get("generation")) + "; "
+        + "; ".join(f"{lang} translations {_speed(funnel['languages'][lang]['solutions'].get('generation'))}"
+                    for lang in langs) + ".",
+        "",
+        "## Row format",
+        "",
+        "`text` (or `prompt` + `completion`), then provenance: `id` (`lang/function/sample`), `language`, `split`, "
+        "`function` (the Python function's id: its name and a hash of its text), `name`, `sample`, `origin` (source, "
+        "document id, line), `tests` (the number of test cases), `coverage` (percent of the Python body's lines the "
+        "tests ran), `teacher`, `stages` (the settings hashes of the stage folders it came from).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _speed(g: dict | None) -> str:
+    if not g or not g.get("seconds"):
+        return "-"
+    return f"{g['tokens']} tokens in {g['seconds']:g} s ({g.get('tokens_per_s')} tokens/s)"
+
