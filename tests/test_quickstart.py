@@ -22,7 +22,7 @@ from tests.conftest import needs_bwrap, run_cli
 
 needs_ruby = pytest.mark.skipif(shutil.which("ruby") is None, reason="ruby not installed: apt-get install ruby")
 OPTIONS = dict(steps=2, limit=1, max_tokens=150_000, ppl_tokens=500, max_new_tokens=8)
-SHARES = ("parses/compiles", "runtime errors", "failed tests")
+SHARES = ("parses/compiles", "runtime errors", "failed tests", "empty completions")
 METRICS = {f"{lang} {m}" for lang in ("Ruby", "Python") for m in ("perplexity", "pass@1", *SHARES)}
 
 

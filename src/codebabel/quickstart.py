@@ -38,6 +38,7 @@ from codebabel.errors import CodebabelError
 from codebabel.evaluate.functional import evaluate
 from codebabel.evaluate.perplexity import evaluate_perplexity
 from codebabel.execute.sandbox import Sandbox
+from codebabel.inputs import iter_jsonl
 from codebabel.languages import Language, get_language
 from codebabel.models.loading import ModelSource, resolve
 from codebabel.store import atomic_write_text, cached, settings_hash
@@ -223,8 +224,10 @@ def _report(cfg: QuickstartConfig, langs: list[Language], corpora: dict, before:
                      "detail": f"HumanEval, {which}, greedy", "before": b["pass@1"],
                      "after": a["pass@1"], "change": a["pass@1"] - b["pass@1"],
                      "passed": {"before": b["passed"], "after": a["passed"], "of": b["problems"]}})
-        for label, statuses in SHARES:
-            before_share, after_share = _share(b["status_counts"], statuses), _share(a["status_counts"], statuses)
+        shares = [(label, _share(b["status_counts"], st), _share(a["status_counts"], st)) for label, st in SHARES]
+        # an empty completion leaves the prompt's docstring-only function, which parses: say how many there are
+        shares.append(("empty completions", _empty_share(b["results"]), _empty_share(a["results"])))
+        for label, before_share, after_share in shares:
             rows.append({"metric": f"{lang.display_name} {label}", "language": lang.name, "kind": "share",
                          "detail": f"share of the {n} completions", "before": before_share,
                          "after": after_share, "change": after_share - before_share})
@@ -256,6 +259,12 @@ def _share(counts: dict, statuses: str) -> float:
     names = set(statuses.removeprefix("not:").split(","))
     hit = sum(v for k, v in counts.items() if (k in names) != negate)
     return hit / total if total else 0.0
+
+
+def _empty_share(results_path: str) -> float:
+    """The share of a run's samples whose completion is blank (``completions.jsonl`` beside ``results.jsonl``)."""
+    rows = [rec for _, rec in iter_jsonl(Path(results_path).with_name("completions.jsonl"), "completions")]
+    return sum(not str(r.get("completion", "")).strip() for r in rows) / len(rows) if rows else 0.0
 
 
 def _cells(row: dict) -> tuple[str, str, str]:
@@ -296,5 +305,5 @@ def markdown(report: dict) -> str:
               f"Phase times when they ran: before {w['before']:.0f} s, train {w['train']:.0f} s, after "
               f"{w['after']:.0f} s; this invocation {w['this_run']:.0f} s (it reuses finished phases).", "",
               "Reproduce: `codebabel quickstart " + " ".join(
-                  f"--{k.replace('_', '-')} {v}" for k, v in s.items()) + "`", ""]
+                  f"--{k.replace('_', '-')} {v}" for k, v in s.items() if v is not None) + "`", ""]
     return "\n".join(lines)
