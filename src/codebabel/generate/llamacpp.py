@@ -144,7 +144,10 @@ class LlamaCppBackend:
 
         gguf = adapter_gguf(adapter, self.source) if adapter is not None else None
         if gguf is not None and str(gguf) not in self._adapters:
-            ptr = llama_cpp.llama_adapter_lora_init(self.model.model, str(gguf).encode())
+            from llama_cpp._utils import suppress_stdout_stderr
+
+            with suppress_stdout_stderr(disable=False):  # one "fallback to CPU" line per tensor otherwise
+                ptr = llama_cpp.llama_adapter_lora_init(self.model.model, str(gguf).encode())
             if not ptr:
                 raise CodebabelError(f"adapter '{adapter}': llama.cpp cannot load its GGUF form ({gguf})")
             self._adapters[str(gguf)] = ptr
