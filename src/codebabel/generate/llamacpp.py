@@ -144,9 +144,7 @@ class LlamaCppBackend:
 
         gguf = adapter_gguf(adapter, self.source) if adapter is not None else None
         if gguf is not None and str(gguf) not in self._adapters:
-            from llama_cpp._utils import suppress_stdout_stderr
-
-            with suppress_stdout_stderr(disable=False):  # one "fallback to CPU" line per tensor otherwise
+            with _silenced():  # one "fallback to CPU" line per adapted tensor otherwise
                 ptr = llama_cpp.llama_adapter_lora_init(self.model.model, str(gguf).encode())
             if not ptr:
                 raise CodebabelError(f"adapter '{adapter}': llama.cpp cannot load its GGUF form ({gguf})")
@@ -255,3 +253,18 @@ def _quiet():
 
     set_verbose(False)  # what llama_cpp.Llama(verbose=False) does: only errors reach stderr
     yield
+
+
+def _silenced():
+    """llama-cpp-python's stdout/stderr redirection where the streams are real files (not under an in-process
+    runner that replaced them, e.g. typer's CliRunner): there it does nothing."""
+    import sys
+
+    from llama_cpp._utils import suppress_stdout_stderr
+
+    try:
+        sys.stdout.fileno(), sys.stderr.fileno()
+        real = True
+    except (AttributeError, OSError, ValueError):
+        real = False
+    return suppress_stdout_stderr(disable=not real)
