@@ -28,6 +28,7 @@ bench:
 	$(PYTHON) bench/routing.py
 	$(PYTHON) bench/adapters.py
 	$(PYTHON) bench/synth.py
+	$(PYTHON) bench/batching.py
 
 lint:
 	ruff check src tests bench

@@ -24,7 +24,6 @@ Choices, and why:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -65,6 +64,7 @@ class LlamaCppBackend:
         try:
             import llama_cpp
             from llama_cpp._internals import LlamaBatch, LlamaContext, LlamaModel
+            from llama_cpp._logger import set_verbose
         except ImportError as e:
             raise CodebabelError(
                 "--backend llamacpp: llama-cpp-python is not installed (pip install 'codebabel[llamacpp]')"
@@ -95,19 +95,22 @@ class LlamaCppBackend:
         cparams.n_batch = cparams.n_ubatch = self.n_batch
         cparams.n_seq_max = parallel
         cparams.kv_unified = True
-        cparams.flash_attn_type = 0  # FA_DISABLED
+        # flash attention changes the summation order: off, one sequence decodes as llama_cpp.Llama does (12/12
+        # greedy completions identical; on, 9/12)
+        cparams.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
         cparams.n_threads = cparams.n_threads_batch = threads
         for key in ("type_k", "type_v"):
             if key in llama_kwargs:
                 setattr(cparams, key, llama_kwargs[key])
+        set_verbose(False)  # llama.cpp logs every load step to stderr; only errors reach it now, as with
+        # llama_cpp.Llama(verbose=False)
         try:
-            with _quiet():
-                self.model = LlamaModel(path_model=str(source.gguf_path), params=mparams, verbose=False)
-                # one pool of cells for all sequences: at most the model's trained context (llama.cpp warns
-                # past it, though every sequence's positions stay below n_ctx)
-                self.kv_tokens = kv_tokens or max(n_ctx, min(n_ctx * parallel, 16384, self.model.n_ctx_train()))
-                cparams.n_ctx = self.kv_tokens
-                self.ctx = LlamaContext(model=self.model, params=cparams, verbose=False)
+            self.model = LlamaModel(path_model=str(source.gguf_path), params=mparams, verbose=False)
+            # one pool of cells for all sequences: at most the model's trained context (llama.cpp warns
+            # past it, though every sequence's positions stay below n_ctx)
+            self.kv_tokens = kv_tokens or max(n_ctx, min(n_ctx * parallel, 16384, self.model.n_ctx_train()))
+            cparams.n_ctx = self.kv_tokens
+            self.ctx = LlamaContext(model=self.model, params=cparams, verbose=False)
         except (RuntimeError, ValueError) as e:
             raise CodebabelError(f"model '{source.spec}': llama.cpp cannot load it "
                                  f"({str(e).strip().splitlines()[0]})") from e
@@ -244,15 +247,6 @@ class LlamaCppBackend:
         run_jobs(self.ctx, self.batch, jobs, self.parallel, self.kv_tokens, self.n_batch)
         self.last_stats["seconds"] = time.perf_counter() - t0
         return results  # type: ignore[return-value]
-
-
-@contextlib.contextmanager
-def _quiet():
-    """llama.cpp logs every load and context step to stderr; keep it off the user's terminal."""
-    from llama_cpp._logger import set_verbose
-
-    set_verbose(False)  # what llama_cpp.Llama(verbose=False) does: only errors reach stderr
-    yield
 
 
 def _silenced():
