@@ -29,6 +29,7 @@ bench:
 	$(PYTHON) bench/adapters.py
 	$(PYTHON) bench/synth.py
 	$(PYTHON) bench/batching.py
+	$(PYTHON) bench/serve.py
 
 lint:
 	ruff check src tests bench

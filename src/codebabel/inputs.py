@@ -10,15 +10,17 @@ never a traceback:
   ``data.jsonl:3: a line must be a JSON object, one sample; this one is a list``;
 - missing, a folder, unreadable, or a broken ``.gz`` → ``{what} PATH: no such file`` / ``...: cannot read``.
 
-:func:`read_text` (a whole file), :func:`iter_lines` (lazily, ``.gz`` too), :func:`iter_jsonl` (objects, lazily),
-:func:`read_json` (one JSON document); :func:`ensure_dir` checks an output folder a flag names before anything
-is written (``--results-dir X: is a file; pass a folder``).
+:func:`read_text` (a whole file; :func:`read_text_or_stdin`: ``-`` is standard input), :func:`iter_lines`
+(lazily, ``.gz`` too), :func:`iter_jsonl` (objects, lazily), :func:`read_json` (one JSON document);
+:func:`ensure_dir` checks an output folder a flag names before anything is written (``--results-dir X: is a
+file; pass a folder``).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,6 +63,22 @@ def read_text(path: str | Path, what: str = "file") -> str:
         data = p.read_bytes()
     except OSError as e:
         raise _cannot_read(p, what, e) from None
+    return _decode_text(path, data)
+
+
+def read_text_or_stdin(path: str | Path, what: str = "file") -> str:
+    """:func:`read_text`, or standard input where ``path`` is ``-`` (named ``<stdin>`` in errors)."""
+    if str(path) != "-":
+        return read_text(path, what)
+    try:
+        data = sys.stdin.buffer.read()
+    except (OSError, AttributeError) as e:  # closed, or replaced by a text-only stream
+        raise CodebabelError(f"{what} -: cannot read standard input ({type(e).__name__})") from None
+    return _decode_text("<stdin>", data)
+
+
+def _decode_text(path: str | Path, data: bytes) -> str:
+    """``data`` as UTF-8 (a leading BOM dropped); a bad byte is an error naming ``path``, its line and column."""
     if data.startswith(BOM):
         data = data[len(BOM):]
     try:

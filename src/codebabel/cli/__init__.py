@@ -1,7 +1,7 @@
 """The ``codebabel`` command line: parse flags into a typed config, call one library function, print a summary.
 
 One module per command group (``evaluate``, ``models``, ``corpus``, ``pairs``, ``route``, ``train`` with
-``export``, ``benchmark`` with ``languages``, ``quickstart``, ``synth``), every table in ``tables``; this module holds the
+``export``, ``benchmark`` with ``languages``, ``quickstart``, ``synth``, ``translate``, ``serve``), every table in ``tables``; this module holds the
 root app, registers the commands and groups, and :func:`main`. Heavy libraries are imported inside the commands,
 so ``codebabel --help`` stays fast.
 
@@ -17,7 +17,19 @@ from typing import Annotated
 import typer
 
 from codebabel import __version__
-from codebabel.cli import benchmark, corpus, evaluate, models, pairs, quickstart, route, synth, train
+from codebabel.cli import (
+    benchmark,
+    corpus,
+    evaluate,
+    models,
+    pairs,
+    quickstart,
+    route,
+    serve,
+    synth,
+    train,
+    translate,
+)
 from codebabel.cli.tables import err
 from codebabel.errors import CodebabelError
 
@@ -48,6 +60,8 @@ app.command("train", no_args_is_help=True)(train.train_cmd)
 app.command("quickstart")(quickstart.quickstart_cmd)
 app.command("export", no_args_is_help=True)(train.export_cmd)
 app.command("synth", no_args_is_help=True)(synth.synth_cmd)
+app.command("serve", no_args_is_help=True)(serve.serve_cmd)
+app.command("translate", no_args_is_help=True)(translate.translate_cmd)
 app.add_typer(models.app, name="models")
 app.add_typer(benchmark.app, name="benchmark")
 app.add_typer(evaluate.app, name="evaluate")

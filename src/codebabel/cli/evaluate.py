@@ -11,6 +11,15 @@ from codebabel.cli.tables import err, out
 from codebabel.config import EvalConfig, ExecutionConfig, PerplexityConfig
 from codebabel.errors import CodebabelError
 
+_ENDPOINT = ("--backend openai: the endpoint, e.g. http://127.0.0.1:8000/v1 (`codebabel serve`, vLLM, llama.cpp's "
+             "server); --model is the name sent (default: the one model it lists)")
+#: --backend openai's flags (`evaluate`, `evaluate translation`, `translate`)
+BaseUrl = Annotated[str | None, typer.Option(help=f"{_ENDPOINT}.")]
+ExpertsBaseUrl = Annotated[str | None, typer.Option(help=f"{_ENDPOINT}; with --experts each expert's language, "
+                                                         "as `codebabel serve --experts RUN` names them.")]
+ApiKeyEnv = Annotated[str, typer.Option(help="--backend openai: environment variable holding the endpoint's API "
+                                             "key.")]
+
 app = typer.Typer(help="Evaluate a model (or given completions) on a benchmark by running the code in "
                        "the sandbox; `evaluate perplexity` measures perplexity on corpora.")
 
@@ -39,9 +48,12 @@ def evaluate(
     seed: Annotated[int, typer.Option(help="Random seed for sampling.")] = 0,
     prompt_format: Annotated[str, typer.Option(help="raw | chat | instruct | auto (the model's default: instruct "
                                                     "for registered instruct models).")] = "auto",
-    backend: Annotated[str, typer.Option(help="auto | hf | llamacpp (auto: llama.cpp on CPU where it applies).")] = "auto",
+    backend: Annotated[str, typer.Option(help="auto | hf | llamacpp | openai (auto: llama.cpp on CPU where it "
+                                              "applies; openai: an OpenAI-compatible endpoint, --base-url).")] = "auto",
+    base_url: BaseUrl = None,
+    api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
     device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
-    batch_size: Annotated[int, typer.Option(help="Samples generated together: one padded batch on transformers, sequences decoding at once on llama.cpp.")] = 8,
+    batch_size: Annotated[int, typer.Option(help="Samples generated together: one padded batch on transformers, sequences decoding at once on llama.cpp, requests in flight to an endpoint.")] = 8,
     limit: Annotated[int | None, typer.Option(help="Only the first N problems.")] = None,
     k: Annotated[str, typer.Option(help="Comma-separated k for pass@k, each <= --n.")] = "1",
     timeout: Annotated[float, typer.Option(help="Wall-clock seconds per program.")] = 10.0,
@@ -73,7 +85,7 @@ def evaluate(
         language=language, prompt_format=prompt_format, backend=backend, device=device, batch_size=batch_size,
         limit=limit, k=k, results_dir=results_dir, n=n, temperature=temperature, top_p=top_p, top_k=top_k,
         max_new_tokens=max_new_tokens, seed=seed, timeout=timeout, memory_mb=memory_mb, workers=workers, warm=warm,
-        unsafe_no_sandbox=unsafe_no_sandbox, rerun=rerun,
+        unsafe_no_sandbox=unsafe_no_sandbox, rerun=rerun, base_url=base_url, api_key_env=api_key_env,
     )
     if cfg.several_languages:
         combined = evaluate_languages(cfg, console=err)
@@ -124,23 +136,32 @@ def evaluate_translation_cmd(
                                            "(one batch, PEFT adapter_names).")] = "merge",
     split: Annotated[str, typer.Option(help="Pairs of this split field ('all' = every pair).")] = "test",
     hide_language: Annotated[bool, typer.Option("--hide-language", help="Prompt with <code> instead of the "
-                                                                        "source tag.")] = False,
+                                                                        "source tag (instruct: 'program' without "
+                                                                        "its language).")] = False,
+    prompt_format: Annotated[str, typer.Option(help="tag: '<lang> SOURCE <py>', the format the experts are "
+                                                    "trained on | instruct: a chat message asking for the Python "
+                                                    "translation in a code block (needs a chat template).")] = "tag",
     max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per translation at most.")] = 512,
-    batch_size: Annotated[int, typer.Option(help="Samples generated together: one padded batch on transformers, sequences decoding at once on llama.cpp.")] = 8,
+    batch_size: Annotated[int, typer.Option(help="Samples generated together: one padded batch on transformers, sequences decoding at once on llama.cpp, requests in flight to an endpoint.")] = 8,
     limit: Annotated[int | None, typer.Option(help="Only the first N prompts.")] = None,
     workers: Annotated[int | None, typer.Option(help="Programs run in parallel (default: CPU count).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds per program.")] = 10.0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto | fp32 | bf16 | fp16.")] = "auto",
     backend: Annotated[str, typer.Option(help="auto (llama.cpp on CPU where the model and every expert have a "
-                                              "GGUF form) | hf | llamacpp.")] = "auto",
+                                              "GGUF form) | hf | llamacpp | openai (an OpenAI-compatible "
+                                              "endpoint, --base-url).")] = "auto",
+    base_url: ExpertsBaseUrl = None,
+    api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
 ) -> None:
     """Translate X → Python (base model or routed experts); execution accuracy, CodeBLEU, BLEU, exact match."""
     from codebabel.evaluate.translation import TranslationConfig, evaluate_translation
 
     cfg = TranslationConfig(data=tuple(data), out=out_dir, model=model, experts=experts, router=router, mode=mode,
-                            split=split, hide_language=hide_language, max_new_tokens=max_new_tokens,
+                            split=split, hide_language=hide_language, prompt_format=prompt_format,
+                            max_new_tokens=max_new_tokens,
                             batch_size=batch_size, device=device, dtype=dtype, backend=backend, limit=limit,
-                            execution=ExecutionConfig.from_flags(timeout_s=timeout, workers=workers))
+                            execution=ExecutionConfig.from_flags(timeout_s=timeout, workers=workers),
+                            base_url=base_url, api_key_env=api_key_env)
     out.print(tables.translation(evaluate_translation(cfg, console=err), cfg))
     print(f"results: {out_dir}/summary.json", flush=True)

@@ -79,9 +79,9 @@ def perplexity(report: dict, cfg: PerplexityConfig) -> Table:
 
 def translation(summary: dict, cfg: TranslationConfig) -> Table:
     """``codebabel evaluate translation``: one row per source language (and ``all``)."""
-    who = ((f"{cfg.experts} ({cfg.router} router, {cfg.mode})" if cfg.experts else cfg.model)
-           + (" <code>" if cfg.hide_language else ""))
-    table = Table(title=f"translation → Python / {who}", show_header=True)
+    who = ((f"{cfg.experts} ({cfg.router} router, {cfg.mode})" if cfg.experts else summary["settings"]["model"])
+           + (f" at {cfg.base_url}" if cfg.base_url else "") + (" <code>" if cfg.hide_language else ""))
+    table = Table(title=f"translation → Python / {who}  (prompt format {cfg.prompt_format})", show_header=True)
     for col in ("source", "n", "execution acc", "CodeBLEU", "BLEU", "exact match", "routing acc"):
         table.add_column(col, justify="left" if col == "source" else "right")
     routing = summary.get("routing", {}).get("accuracy", {})

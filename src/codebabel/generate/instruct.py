@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from codebabel.benchmarks import Problem
-from codebabel.errors import CodebabelError
+from codebabel.generate.prompts import chat_prompt
 
 INSTRUCTION = "Please provide a self-contained {language} script that solves the following problem in a markdown " \
               "code block:"
@@ -31,14 +31,9 @@ _COMMENT = ("//", "#", "--", ";", "*", "/*", "(*", "%")
 
 def instruct_prompt(tokenizer, problem: Problem) -> tuple[str, list[str]]:
     """``(text to feed the model, extra stop sequences)`` for ``problem`` in the instruct format."""
-    if not getattr(tokenizer, "chat_template", None):
-        raise CodebabelError("--prompt-format instruct: this model's tokenizer has no chat template; use "
-                             "--prompt-format raw")
     lang, fence = problem.language.display_name, problem.language.fence
     user = f"{INSTRUCTION.format(language=lang)}\n```{fence}\n{problem.prompt.strip()}\n```\n"
-    head = tokenizer.apply_chat_template([{"role": "user", "content": user}], add_generation_prompt=True,
-                                         tokenize=False)
-    return f"{head}{RESPONSE_PREFIX.format(language=lang)}\n```{fence}\n", ["```"]
+    return chat_prompt(tokenizer, user, f"{RESPONSE_PREFIX.format(language=lang)}\n```{fence}\n", "instruct")
 
 
 def extract_code(reply: str) -> str:

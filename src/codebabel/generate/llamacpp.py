@@ -33,7 +33,7 @@ from codebabel.errors import CodebabelError
 from codebabel.generate.base import Completion
 from codebabel.generate.prompts import encode_prompt
 from codebabel.generate.slots import Job, run_jobs
-from codebabel.generate.stopping import StopChecker, eos_token_ids, truncate_at_stop
+from codebabel.generate.stopping import StopChecker, cut_at_stop, eos_token_ids
 from codebabel.models.gguf_export import adapter_gguf
 from codebabel.models.loading import load_tokenizer
 
@@ -201,9 +201,12 @@ class LlamaCppBackend:
         stop: list[str],
         on_progress: Callable[[int], None] | None = None,
         on_result: Callable[[int, list[Completion]], None] | None = None,
+        seeds: list[int] | None = None,
     ) -> list[list[Completion]]:
         """Every sample of every prompt through the slots; ``on_result(i, samples)`` as soon as prompt ``i``'s
-        samples all exist (prompts may finish out of order)."""
+        samples all exist (prompts may finish out of order). ``seeds``: each prompt's own seed (its sample ``k``
+        uses ``seeds[i] + k``; default ``sampling.seed`` for every prompt), so requests with different seeds
+        decode in one call (codebabel serve)."""
         checker = StopChecker(self.tokenizer, stop)
         self.last_stats = {"generated_tokens": 0, "seconds": 0.0}
         t0 = time.perf_counter()
@@ -221,8 +224,9 @@ class LlamaCppBackend:
                 sampler.close()
                 n_tokens = len(out)
                 ids = out[:-1] if out and out[-1] in self.eos_ids else out
-                text, hit = truncate_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), stop)
-                results[i][k] = Completion(text=text, n_tokens=n_tokens, finish_reason="stop" if hit else reason)
+                text, hit = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), stop)
+                results[i][k] = Completion(text=text, n_tokens=n_tokens, finish_reason="stop" if hit else reason,
+                                           stop=hit)
                 self.last_stats["generated_tokens"] += n_tokens
                 left[i] -= 1
                 if left[i] == 0:
@@ -242,7 +246,7 @@ class LlamaCppBackend:
                     "raise n_ctx or use --backend hf"
                 )
             for k in range(sampling.n):
-                sampler = self._make_chain(sampling, sampling.seed + k)
+                sampler = self._make_chain(sampling, (sampling.seed if seeds is None else seeds[i]) + k)
                 jobs.append(Job((i, k), ids, budget, sampler, done_for(i, k, sampler), finished))
         run_jobs(self.ctx, self.batch, jobs, self.parallel, self.kv_tokens, self.n_batch)
         self.last_stats["seconds"] = time.perf_counter() - t0

@@ -1,5 +1,7 @@
 """Generation through any OpenAI-compatible endpoint (vLLM, llama.cpp's ``llama-server``, llama-cpp-python's
-server, TGI): the way to point codebabel at a bigger model on a GPU machine.
+server, TGI, ``codebabel serve``): the way to point codebabel at a bigger model on a GPU machine
+(``codebabel evaluate``, ``evaluate translation`` and ``translate`` with ``--backend openai --base-url URL``,
+``codebabel synth``'s teacher; :class:`Endpoint`: the URL, its key, the model name it serves).
 
 Choices, and why:
 - **The completions API, raw prompts.** codebabel's prompts are code to continue (a function header, a test
@@ -26,11 +28,12 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 
 from codebabel.config import SamplingConfig
 from codebabel.errors import CodebabelError
 from codebabel.generate.base import Completion
-from codebabel.generate.stopping import truncate_at_stop
+from codebabel.generate.stopping import cut_at_stop
 
 #: seconds before the first retry; doubled each time, at most BACKOFF_MAX_S
 BACKOFF_S = 1.0
@@ -82,24 +85,24 @@ class OpenAIBackend:
                 return self.client.completions.create(**kwargs)
             except transient as e:
                 if attempt == self.max_retries:
-                    raise CodebabelError(f"teacher endpoint {self.base_url}: {_one_line(e)} (after "
+                    raise CodebabelError(f"endpoint {self.base_url}: {_one_line(e)} (after "
                                          f"{self.max_retries + 1} tries); check that the server is up") from None
                 time.sleep(delay)
                 delay = min(2 * delay, BACKOFF_MAX_S)
             except openai.APIStatusError as e:
-                raise CodebabelError(f"teacher endpoint {self.base_url} refused the request (HTTP {e.status_code}: "
+                raise CodebabelError(f"endpoint {self.base_url} refused the request (HTTP {e.status_code}: "
                                      f"{_one_line(e)}); check the model name and the prompt length") from None
         raise AssertionError("unreachable")
 
     def _one(self, prompt: str, sampling: SamplingConfig, seed: int, stop: list[str]) -> Completion:
         r = self._request(prompt, sampling, seed, stop)
         if not r.choices:
-            raise CodebabelError(f"teacher endpoint {self.base_url}: a response without choices")
+            raise CodebabelError(f"endpoint {self.base_url}: a response without choices")
         choice = r.choices[0]
-        text, hit = truncate_at_stop(choice.text or "", stop)
+        text, hit = cut_at_stop(choice.text or "", stop)
         server_reason = choice.finish_reason
         stop_reason = getattr(choice, "stop_reason", None)  # vLLM: the stop string (or token id); None at EOS
-        if hit or isinstance(stop_reason, str):
+        if hit is not None or isinstance(stop_reason, str):
             reason = "stop"
         elif server_reason == "length":
             reason = "length"
@@ -110,7 +113,8 @@ class OpenAIBackend:
         else:
             reason = "eos"
         n_tokens = getattr(r.usage, "completion_tokens", None) if r.usage is not None else None
-        return Completion(text=text, n_tokens=int(n_tokens or 0), finish_reason=reason)
+        which = hit if hit is not None else (stop_reason if isinstance(stop_reason, str) else None)
+        return Completion(text=text, n_tokens=int(n_tokens or 0), finish_reason=reason, stop=which)
 
     # -- the Backend protocol ---------------------------------------------------------------------------------------
     def generate(
@@ -161,6 +165,62 @@ class OpenAIBackend:
                 raise
         self.last_stats["seconds"] = time.perf_counter() - t0
         return [list(r) for r in results]  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An OpenAI-compatible endpoint as the commands name it: ``--base-url URL`` (a trailing ``/`` dropped) and
+    ``--api-key-env NAME``, the environment variable holding its key (``evaluate``, ``evaluate translation``,
+    ``translate``)."""
+
+    base_url: str
+    api_key_env: str = "OPENAI_API_KEY"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    def api_key(self) -> str | None:
+        """The key from ``$api_key_env``; the default OPENAI_API_KEY may be unset (a local server without a key),
+        a variable named by ``--api-key-env`` may not."""
+        key = os.environ.get(self.api_key_env)
+        if key is None and self.api_key_env != "OPENAI_API_KEY":
+            raise CodebabelError(f"--api-key-env {self.api_key_env}: no such environment variable; export it with "
+                                 "the endpoint's API key")
+        return key
+
+    def models(self) -> list[str]:
+        return served_models(self.base_url, self.api_key())
+
+    def model_name(self, model: str | None) -> str:
+        """``model`` (``--model``), else the one model the endpoint lists; a one-line error where it lists
+        several or none."""
+        if model:
+            return model
+        names = self.models()
+        if len(names) != 1:
+            raise CodebabelError(f"--base-url {self.base_url} serves {len(names)} models "
+                                 f"({', '.join(names[:8]) or 'none'}); pass --model NAME")
+        return names[0]
+
+    def backend(self, model: str, *, concurrency: int = 8, tokenizer=None) -> OpenAIBackend:
+        return OpenAIBackend(self.base_url, model, api_key=self.api_key(), concurrency=concurrency,
+                             tokenizer=tokenizer)
+
+
+def served_models(base_url: str, api_key: str | None = None, timeout_s: float = 30.0) -> list[str]:
+    """The model names the endpoint lists (``GET {base_url}/models``); a one-line error where it cannot."""
+    try:
+        import openai
+    except ImportError:
+        raise CodebabelError("the openai backend needs the openai package: pip install openai (or run "
+                             "scripts/setup.sh)") from None
+    client = openai.OpenAI(base_url=base_url, api_key=api_key or os.environ.get("OPENAI_API_KEY") or "none",
+                           max_retries=2, timeout=timeout_s)
+    try:
+        return [m.id for m in client.models.list()]
+    except openai.OpenAIError as e:
+        raise CodebabelError(f"endpoint {base_url}: cannot list its models ({_one_line(e)}); check that the server "
+                             "is up, or pass --model NAME") from None
 
 
 def _one_line(e: BaseException) -> str:

@@ -4,7 +4,8 @@
 "chat": the instruct model's chat template with a request to complete the function, followed by a
 *prefilled* assistant turn that opens a code block and repeats the prompt, so the model continues the
 function body exactly as in "raw" and the completion can be appended to the original benchmark prompt.
-The closing code fence is an extra stop sequence.
+The closing code fence is an extra stop sequence. :func:`chat_prompt` is that rendering (a user message, the
+chat template, the start of the reply opening a fence), shared with every format that uses the chat template.
 """
 
 from __future__ import annotations
@@ -29,17 +30,23 @@ def format_prompt(
         return prompt, []
     if fmt != "chat":
         raise CodebabelError(f"--prompt-format {fmt}: use raw or chat")
-    if not getattr(tokenizer, "chat_template", None):
-        raise CodebabelError(
-            "--prompt-format chat: this model's tokenizer has no chat template; use --prompt-format raw"
-        )
     fence = fence or get_language(language_display_name).fence  # the language module knows its fence tag
     ask = instruction.format(language=language_display_name, fence=fence)
-    user = f"{ask}\n```{fence}\n{prompt}```"
-    head = tokenizer.apply_chat_template(
-        [{"role": "user", "content": user}], add_generation_prompt=True, tokenize=False
-    )
-    return f"{head}```{fence}\n{prompt}", ["```"]
+    return chat_prompt(tokenizer, f"{ask}\n```{fence}\n{prompt}```", f"```{fence}\n{prompt}", "chat")
+
+
+def chat_prompt(tokenizer, user: str, reply_start: str, fmt: str, fallback: str = "raw") -> tuple[str, list[str]]:
+    """``(text, ["```"])``: one ``user`` message rendered with the tokenizer's chat template and the generation
+    prompt, then ``reply_start``, the start of the assistant's reply, which opens a code fence: the model's reply
+    is code up to the closing fence (the stop sequence). Used by the ``chat`` and ``instruct`` formats
+    (generate/instruct.py) and by translation's ``instruct`` format (route/translator.py). A tokenizer without a
+    chat template is a one-line error naming ``--prompt-format fmt`` and the ``fallback`` format to use."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise CodebabelError(f"--prompt-format {fmt}: this model's tokenizer has no chat template; use "
+                             f"--prompt-format {fallback}")
+    head = tokenizer.apply_chat_template([{"role": "user", "content": user}], add_generation_prompt=True,
+                                         tokenize=False)
+    return f"{head}{reply_start}", ["```"]
 
 
 def encode_prompt(tokenizer, text: str) -> list[int]:

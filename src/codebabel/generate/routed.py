@@ -13,7 +13,8 @@ model (``__base__``).
 
 On llama.cpp (:class:`LlamaCppRouted`, the CPU default where the base has a GGUF) one base model is in memory
 and each expert is a GGUF LoRA adapter loaded once; the prompts are grouped by expert and the group's adapter
-is switched on for it: the ``unmerged`` semantics, whatever the mode.
+is switched on for it: the ``unmerged`` semantics, whatever the mode. Through an endpoint that serves each
+expert by name (:class:`EndpointRouted`, ``--backend openai``) the group's requests name its expert.
 """
 
 from __future__ import annotations
@@ -89,13 +90,16 @@ def by_expert(prompts: Sequence[str], names: Sequence[str],
     return results
 
 
-class LlamaCppRouted:
-    """Routed generation on one llama.cpp base model: ``adapters`` maps an expert's name to its PEFT adapter
-    folder (converted to a GGUF LoRA adapter once, cached); each expert's prompts decode with its adapter on."""
+class SwitchedRouted:
+    """Routed generation on one backend whose expert is switched per group (:meth:`_switch`): the prompts are
+    grouped by expert, each group generated with its expert on, then the base is switched back on."""
 
-    def __init__(self, backend, adapters: dict[str, object]):
-        self.backend, self.adapters = backend, adapters
+    def __init__(self, backend):
+        self.backend = backend
         self.last_stats: dict = {}
+
+    def _switch(self, expert: str | None) -> None:
+        raise NotImplementedError
 
     def generate(self, prompts: Sequence[str], experts: Sequence[str | None], sampling: SamplingConfig,
                  stop: list[str], on_progress: Callable[[int], None] | None = None) -> list[list[Completion]]:
@@ -104,7 +108,7 @@ class LlamaCppRouted:
         stats = {"generated_tokens": 0, "seconds": 0.0}
 
         def one(name: str, group: list[str]) -> list[list[Completion]]:
-            self.backend.use_adapter(None if name == BASE else self.adapters[name])
+            self._switch(None if name == BASE else name)
             out = self.backend.generate(group, sampling, stop, on_progress)
             for k in stats:
                 stats[k] += self.backend.last_stats.get(k, 0)
@@ -113,5 +117,30 @@ class LlamaCppRouted:
         try:
             return by_expert(prompts, [e or BASE for e in experts], one)
         finally:
-            self.backend.use_adapter(None)
+            self._switch(None)
             self.last_stats = stats
+
+
+class LlamaCppRouted(SwitchedRouted):
+    """Routed generation on one llama.cpp base model: ``adapters`` maps an expert's name to its PEFT adapter
+    folder (converted to a GGUF LoRA adapter once, cached); each expert's prompts decode with its adapter on."""
+
+    def __init__(self, backend, adapters: dict[str, object]):
+        super().__init__(backend)
+        self.adapters = adapters
+
+    def _switch(self, expert: str | None) -> None:
+        self.backend.use_adapter(None if expert is None else self.adapters[expert])
+
+
+class EndpointRouted(SwitchedRouted):
+    """Routed generation through an OpenAI-compatible endpoint that serves each expert under its own name, as
+    ``codebabel serve --experts RUN`` does: an expert's prompts are requests for the model of its name, the
+    prompts routed to no expert requests for ``base``."""
+
+    def __init__(self, backend, base: str):
+        super().__init__(backend)
+        self.base = base
+
+    def _switch(self, expert: str | None) -> None:
+        self.backend.model = expert or self.base

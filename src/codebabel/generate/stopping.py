@@ -19,13 +19,19 @@ EOG_TOKEN_TEXTS = (
 
 def truncate_at_stop(text: str, stops: Iterable[str]) -> tuple[str, bool]:
     """Cut ``text`` at the earliest occurrence of any stop sequence; ``(text, hit)``."""
-    cut = len(text)
+    text, which = cut_at_stop(text, stops)
+    return text, which is not None
+
+
+def cut_at_stop(text: str, stops: Iterable[str]) -> tuple[str, str | None]:
+    """``(text cut at the earliest stop sequence, that stop sequence)``; ``(text, None)`` where none occurs."""
+    cut, which = len(text), None
     for s in stops:
         if s:
             i = text.find(s)
             if i != -1 and i < cut:
-                cut = i
-    return text[:cut], cut < len(text)
+                cut, which = i, s
+    return text[:cut], which
 
 
 def eos_token_ids(tokenizer, generation_config=None) -> set[int]:

@@ -65,6 +65,9 @@ REGISTRY: dict[str, RegisteredModel] = {
 }
 
 DEFAULT_MODEL = "smollm2-135m"
+#: the registered instruct model that writes code: the default where a command asks a model for code in the
+#: instruct format (``codebabel translate`` without ``--experts``)
+DEFAULT_INSTRUCT_MODEL = "qwen2.5-coder-0.5b"
 
 
 def get_registered(name: str) -> RegisteredModel | None:

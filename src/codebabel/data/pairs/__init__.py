@@ -41,6 +41,7 @@ from codebabel.data.pairs.format import (
     language_tags,
     pair_row,
     read_pairs,
+    source_prompt,
     split_tags,
     training_sample,
     write_pairs,
@@ -56,10 +57,10 @@ from codebabel.data.pairs.xlcost import (
 )
 from codebabel.errors import CodebabelError
 
-__all__ = ["CODE_TAG", "META_KEYS", "XLCOST_LANGUAGES", "XLCOST_LEVELS", "XLCOST_SPLITS", "Pair", "PrepareReport",
-           "detokenize", "language_tags", "load_pairs", "pair_row", "percentile_cap", "prepare_pairs",
-           "prepare_pairs_from", "read_pairs", "read_xlcost", "split_tags", "token_counter", "training_sample",
-           "write_pairs", "xlcost_name"]
+__all__ = ["CODE_TAG", "META_KEYS", "XLCOST_LANGUAGES", "XLCOST_LEVELS", "XLCOST_SPLITS", "Pair",
+           "PrepareReport", "detokenize", "language_tags", "load_pairs", "pair_row", "percentile_cap",
+           "prepare_pairs", "prepare_pairs_from", "read_pairs", "read_xlcost", "source_prompt", "split_tags",
+           "token_counter", "training_sample", "write_pairs", "xlcost_name"]
 
 
 def load_pairs(kind: str, path: str, source: str, target: str = "py", level: str = "program",

@@ -145,9 +145,15 @@ def training_sample(pair: Pair, source: str | None, target: str = "py", hide_lan
     for name in (src, tgt):
         if name not in pair.code:
             raise CodebabelError(f"pair {pair.id or ''} has no {name} code (it has {', '.join(pair.code)})")
-    tag = CODE_TAG if hide_language or source is None else language_tags()[src]
-    return {"prompt": f"{tag} {_clean(pair.code[src])} {language_tags()[tgt]}",
+    return {"prompt": source_prompt(pair.code[src], None if hide_language or source is None else src, tgt),
             "completion": f" {_clean(pair.code[tgt])}"}
+
+
+def source_prompt(code: str, source: str | None, target: str = "py") -> str:
+    """``<cpp> SOURCE <py>``: the prompt the experts are trained on (``<code> SOURCE <py>`` when ``source`` is
+    None: the language not given)."""
+    tag = CODE_TAG if source is None else language_tags()[get_language(source).name]
+    return f"{tag} {_clean(code)} {language_tags()[get_language(target).name]}"
 
 
 def _clean(code: str) -> str:
