@@ -7,7 +7,7 @@ from codebabel.benchmarks import load_benchmark
 from codebabel.config import ExecutionConfig
 from codebabel.execute.runner import Job, run_many
 from codebabel.execute.status import Status
-from codebabel.generate.instruct import extract_code, instruct_prompt, splice
+from codebabel.generate.instruct import extract_code, instruct_prompt, sanitise, splice
 from tests.langkit import require_toolchain
 
 
@@ -15,8 +15,8 @@ def _problem(lang: str, task: str = "HumanEval/2"):
     return next(p for p in load_benchmark("humaneval", lang) if p.task_id == task)
 
 
-def _run(problem, completion: str) -> Status:
-    [out] = list(run_many([Job("x", problem.language, problem.program(completion))],
+def _run(problem, completion: str, whole: bool = False) -> Status:
+    [out] = list(run_many([Job("x", problem.language, problem.program(completion, whole=whole))],
                           ExecutionConfig(timeout_s=60, workers=1)))
     return out.status
 
@@ -79,3 +79,94 @@ def test_the_prompt_asks_for_a_fenced_function_and_opens_the_fence():
     tok = build_tiny_tokenizer()
     text, stops = instruct_prompt(tok, _problem("lua"))
     assert "self-contained Lua script" in text and text.endswith("```lua\n") and stops == ["```"]
+
+
+_JAVA_PRIME_FIB = """import java.util.*;
+
+class Problem {
+    public static long primeFib(long n) {
+        long a = 0, b = 1;
+        long found = 0;
+        while (true) {
+            long c = a + b;
+            a = b;
+            b = c;
+
+            if (isPrime(c) && ++found == n) {
+                return c;
+            }
+        }
+    }
+
+    // isPrime: trial division
+    private static boolean isPrime(long x)
+    {
+        if (x < 2) return false;
+        for (long d = 2; d * d <= x; d++) {
+            if (x % d == 0) return false;
+        }
+        return true;
+    }
+
+    public static void main(String[] args) {
+        System.out.println(primeFib(3));
+    }
+}
+"""
+
+
+def test_a_java_helper_method_beside_the_function_is_kept_and_main_is_dropped():
+    """A helper method the reply wrote after the function (with its brace on a line of its own) goes into the
+    class before the prompt's method; the reply's ``main`` does not reach the program."""
+    require_toolchain("java")
+    p = _problem("java", "HumanEval/39")
+    sample = sanitise(p, _JAVA_PRIME_FIB)
+    assert sample["whole_program"] and "isPrime(long x)" in sample["completion"]
+    assert "System.out.println(primeFib(3))" not in sample["completion"]
+    assert _run(p, sample["completion"], whole=True) == Status.OK
+    # without the helper (what the splice alone gives) the program does not compile
+    assert _run(p, splice(p, _JAVA_PRIME_FIB)) != Status.OK
+
+
+def test_a_cpp_helper_above_the_function_is_declared_before_it_and_a_test_function_is_dropped():
+    require_toolchain("cpp")
+    p = _problem("cpp", "HumanEval/39")
+    reply = ("#include <cmath>\n\nbool is_prime(long x) {\n    if (x < 2) return false;\n"
+             "    for (long d = 2; d * d <= x; d++) if (x % d == 0) return false;\n    return true;\n}\n\n"
+             "long prime_fib(long n) {\n    long a = 0, b = 1, found = 0;\n    while (true) {\n"
+             "        long c = a + b; a = b; b = c;\n        if (is_prime(c) && ++found == n) return c;\n    }\n}\n\n"
+             "void test_prime_fib() {\n    assert(prime_fib(1) == 2);\n}\n\nint main() {\n    test_prime_fib();\n"
+             "    return 0;\n}\n\nvoid cut_by_the_token_budget() {\n    int x = 1;\n")
+    sample = sanitise(p, reply)
+    assert "bool is_prime(long x)" in sample["completion"]
+    assert "test_prime_fib" not in sample["completion"] and "cut_by_the_token_budget" not in sample["completion"]
+    assert _run(p, sample["completion"], whole=True) == Status.OK
+
+
+def test_a_reply_without_helpers_stays_a_completion():
+    p = _problem("js", "HumanEval/2")
+    assert sanitise(p, "function truncate_number(number){\n  return number % 1.0;\n}\n") == {
+        "completion": "  return number % 1.0;\n}\n"}
+
+
+def test_stored_replies_are_read_again_by_a_fixed_sanitiser_and_only_their_changed_programs_run_again(tmp_path):
+    """A results folder written by an older sanitiser: the sample whose reading changes gets the new completion
+    and loses its result (it runs again); the other keeps both; the files on disk say the same."""
+    from codebabel.evaluate.functional import _resanitise
+    from codebabel.store import JsonlLog, RunStore
+
+    p = _problem("java", "HumanEval/39")
+    q = _problem("java", "HumanEval/2")
+    q_reply = "public static double truncateNumber(double number) {\n    return number % 1.0;\n}\n"
+    store = RunStore(tmp_path, {"run": "old"}, "humaneval-java-m")
+    old = {"task_id": p.task_id, "sample": 0, "completion": splice(p, _JAVA_PRIME_FIB), "reply": _JAVA_PRIME_FIB}
+    same = {"task_id": q.task_id, "sample": 0, "completion": splice(q, q_reply), "reply": q_reply}
+    for rec in (old, same):
+        store.completions.append(dict(rec))
+        store.results.append({**rec, "status": "compile_error", "passed": False})
+    assert _resanitise(store, {p.task_id: p, q.task_id: q}) == 1
+    store.close()
+    completions, results = JsonlLog(store.dir / "completions.jsonl"), JsonlLog(store.dir / "results.jsonl")
+    assert completions.records[(p.task_id, 0)]["whole_program"] is True
+    assert (p.task_id, 0) not in results.records and (q.task_id, 0) in results.records
+    assert completions.records[(q.task_id, 0)]["completion"] == same["completion"]

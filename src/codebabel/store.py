@@ -214,6 +214,14 @@ class JsonlLog:
             os.close(self._fd)
             self._fd = None
 
+    def rewrite(self, drop: set[Key] = frozenset()) -> None:
+        """Write the records held now (without ``drop``) in place of the file, atomically: a record changed in
+        ``records`` (an instruct sample re-sanitised) or dropped (its result stale) stays changed."""
+        self.close()
+        for key in drop:
+            self.records.pop(key, None)
+        atomic_write_text(self.path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in self.records.values()))
+
 
 class RunStore:
     """One evaluation run's folder, named by :func:`settings_hash` of its settings; resumable (see above)."""

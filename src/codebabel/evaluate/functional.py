@@ -24,6 +24,7 @@ from codebabel.evaluate.sources import CompletionSource, completion_source, miss
 from codebabel.execute.runner import Job, run_many
 from codebabel.execute.sandbox import Sandbox
 from codebabel.execute.status import Status
+from codebabel.generate.instruct import sanitise
 from codebabel.inputs import ensure_dir
 from codebabel.languages import get_language, languages_of
 from codebabel.models.loading import ModelSource, resolve
@@ -101,6 +102,9 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | N
     if store.results.dropped_partial or store.completions.dropped_partial:
         console.print("[yellow]note:[/] dropped a partial last line left by an interrupted run")
     wanted = source.keys(selected)
+    if source.prompt_format == "instruct" and (redo := _resanitise(store, {p.task_id: p for p in selected})):
+        console.print(f"[yellow]note:[/] {redo} stored replies read differently by this version's sanitiser: "
+                      "their programs run again (nothing is generated again)")
     try:
         with progress_bar(console) as progress:
             new_results, gen_s, exec_s = _complete(store, source, selected, wanted, cfg, sandbox, progress)
@@ -199,6 +203,30 @@ def evaluate_languages(cfg: EvalConfig, console: Console | None = None, model: M
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(combined, indent=2) + "\n")
     return combined
+
+
+def _resanitise(store: RunStore, by_id: dict[str, Problem]) -> int:
+    """Re-read the stored instruct replies with this version's :func:`sanitise` (the generation is what costs;
+    the sanitiser may have been fixed since), and drop every result whose program is no longer the stored
+    sample's, so it runs again; returns how many results were dropped."""
+    changed = False
+    for key, rec in store.completions.records.items():
+        if key[0] in by_id and "reply" in rec:
+            new = sanitise(by_id[key[0]], rec["reply"])
+            if (new["completion"], bool(new.get("whole_program"))) != (rec["completion"],
+                                                                         bool(rec.get("whole_program"))):
+                rec.pop("whole_program", None)
+                rec.update(new)
+                changed = True
+    if changed:
+        store.completions.rewrite()
+    stale = {key for key, row in store.results.records.items()
+             if (rec := store.completions.records.get(key)) is not None
+             and (row["completion"], bool(row.get("whole_program"))) != (rec["completion"],
+                                                                         bool(rec.get("whole_program")))}
+    if stale:
+        store.results.rewrite(drop=stale)
+    return len(stale)
 
 
 def _execute(store: RunStore, by_id: dict[str, Problem], keys: list[Key], cfg: EvalConfig, sandbox: Sandbox,

@@ -20,7 +20,7 @@ from typing import Protocol
 from codebabel.benchmarks import Problem
 from codebabel.config import EvalConfig
 from codebabel.errors import CodebabelError
-from codebabel.generate.instruct import instruct_prompt, splice
+from codebabel.generate.instruct import instruct_prompt, sanitise
 from codebabel.generate.prompts import format_prompt
 from codebabel.inputs import iter_jsonl, iter_lines, read_json
 from codebabel.languages import Language
@@ -204,7 +204,7 @@ class ModelCompletions:
         texts, stops = [], None
         instruct = self.prompt_format == "instruct"
         for p in problems:
-            if instruct:  # the whole function in a code block, spliced into a completion below
+            if instruct:  # the whole function in a code block, sanitised into a sample below
                 text, stops = instruct_prompt(backend.tokenizer, p)
             else:
                 text, extra = format_prompt(backend.tokenizer, p.prompt, p.language.display_name, self.prompt_format,
@@ -214,7 +214,8 @@ class ModelCompletions:
             texts.append(text)
 
         def records(p: Problem, samples) -> list[dict]:
-            return [{"task_id": p.task_id, "sample": i, "completion": splice(p, c.text) if instruct else c.text,
+            return [{"task_id": p.task_id, "sample": i,
+                     **(sanitise(p, c.text) if instruct else {"completion": c.text}),
                      **({"reply": c.text} if instruct else {}), "n_tokens": c.n_tokens,
                      "finish_reason": c.finish_reason} for i, c in enumerate(samples)]
 

@@ -11,7 +11,10 @@ function, found by indentation rather than by the stop sequences (an instruct mo
 a function, which ``\\n\\n`` stops would cut). Where the benchmark's stub ends with the function's closing line
 (``}``, ``end``), the closing line is kept too; otherwise the harness closes the function. Code the language
 can take after the function (Python's imports, helper functions and classes: :meth:`Language.hoisted`) is
-appended; anything else outside the function (a ``main``, example calls, prints) is dropped.
+appended. In the other languages a reply's helper definitions (functions or methods written beside the entry
+point at its own indentation: ``isPrime`` in a Java class, a C++ function above it, a Lua ``local function``)
+go before the prompt's function, where every language accepts them, and the sample becomes a whole program
+(:func:`sanitise`). Anything else outside the function (a ``main``, example calls, prints) is dropped.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import re
 
 from codebabel.benchmarks import Problem
 from codebabel.generate.prompts import chat_prompt
+from codebabel.languages.base import Language
 
 INSTRUCTION = "Please provide a self-contained {language} script that solves the following problem in a markdown " \
               "code block:"
@@ -75,7 +79,82 @@ def _reindent(body: list[str], base: int, prompt: str, header: str) -> list[str]
 
 
 def splice(problem: Problem, reply: str) -> str:
-    """The completion (continuing ``problem.prompt``) that a sanitised instruct ``reply`` amounts to."""
+    """The completion (continuing ``problem.prompt``) that a sanitised instruct ``reply`` amounts to, without
+    the helpers :func:`sanitise` places before the function."""
+    return _sanitised(problem, reply)[0]
+
+
+def sanitise(problem: Problem, reply: str) -> dict:
+    """The sample an instruct ``reply`` amounts to: ``{"completion": ...}`` continuing ``problem.prompt``, or,
+    where the reply defines helpers the function calls and the language needs them declared first, the whole
+    program up to the tests (``{"completion": ..., "whole_program": True}``)."""
+    completion, helpers = _sanitised(problem, reply)
+    if not helpers:
+        return {"completion": completion}
+    at = _before_header(problem.prompt, problem.entry_point)
+    return {"completion": problem.prompt[:at] + helpers + "\n\n" + problem.prompt[at:] + completion,
+            "whole_program": True}
+
+
+def _before_header(prompt: str, name: str) -> int:
+    """Where a definition may go in ``prompt``: the start of the comment block above its function's header."""
+    header, _ = _header(prompt, name)
+    lines = prompt[:prompt.rindex(header)].splitlines(keepends=True)
+    while lines and lines[-1].strip().startswith(_COMMENT) and _indent(lines[-1]) == _indent(header):
+        lines.pop()
+    return sum(map(len, lines))
+
+
+# a helper's first line: a definition keyword (def, function, fn, func, sub, let, proc, define, Lua's local
+# function), a typed C-family header (`static bool IsPrime(long n) {`), or a function bound to a name (JS's
+# `const f = (x) =>`, R's `f <- function(x)`); never a control statement
+_DEFINITION = re.compile(
+    r"(?:(?:public|private|protected|internal|static|final|inline|constexpr|virtual|override|async|export|unsafe"
+    r"|pub(?:\(crate\))?)\s+)*"
+    r"(?:(?:def|function|local\s+function|fn|func|sub|let(?:\s+rec)?|proc|fun|\(define)\b"
+    r"|(?!(?:if|else|for|foreach|while|do|switch|return|catch|using|new|throw|case)\b)[\w:<>\[\],.*&? ]*?\b\w+\s*\([^;]*$"
+    r"|(?:const\s+|let\s+|var\s+)?\$?\w+\s*(?:<-|=)\s*(?:function\b|\([^)]*\)\s*=>|\w+\s*=>))")
+_CLOSER = re.compile(r"[\s)\]}]*(?:end)?[\s)\]};,]*")
+_MAIN = re.compile(r"\b(?:main|Main)\b")
+
+
+def _helpers(lines: list[str], skip: range, base: int, name: str, top: int) -> str:
+    """The definitions in ``lines`` (outside ``skip``, the entry point's lines) at indentation ``base`` that have
+    a body, moved to indentation ``top``; a reply's ``main``, its tests (definitions that call the function) and
+    code that only calls the function are left."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if i in skip or not line.strip() or _indent(line) != base or line.lstrip().startswith(_COMMENT) \
+                or not _DEFINITION.match(line.strip()) or _MAIN.search(line) \
+                or re.search(rf"\b{re.escape(name)}\b", line):
+            i += 1
+            continue
+        j = i + 1
+        if j < len(lines) and j not in skip and lines[j].strip() == "{" and _indent(lines[j]) == base:
+            j += 1  # the opening brace on a line of its own
+        while j < len(lines) and j not in skip and (not lines[j].strip() or _indent(lines[j]) > base):
+            j += 1
+        closed = j < len(lines) and j not in skip and _indent(lines[j]) == base and _CLOSER.fullmatch(lines[j].strip())
+        if closed:
+            j += 1  # its closing line: `}`, `end`, `};`
+        block = lines[i:j]
+        while block and not block[-1].strip():
+            block.pop()
+        if j >= len(lines) and not closed and not block[-1].rstrip().endswith(")"):
+            i = j  # runs to the end of the reply unclosed: cut by the token budget
+            continue
+        calls = any(re.search(rf"\b{re.escape(name)}\b", ln) for ln in block)  # a test of the function
+        if len(block) > 1 and not calls:  # a body: not an example call or a one-line declaration
+            out.append("\n".join((" " * (top + _indent(ln) - base) + ln.lstrip()) if ln.strip() else ""
+                                  for ln in block))
+        i = max(j, i + 1)
+    return "\n\n".join(out)
+
+
+def _sanitised(problem: Problem, reply: str) -> tuple[str, str]:
+    """``(completion, helpers to place before the function)`` of an instruct ``reply``."""
     code = extract_code(reply).replace("\t", "    ") if problem.language.fence != "go" else extract_code(reply)
     lines = code.splitlines()
     name = problem.entry_point
@@ -84,7 +163,7 @@ def splice(problem: Problem, reply: str) -> str:
                   if word.search(ln) and not ln.lstrip().startswith(_COMMENT)), None)
     lead = "" if problem.prompt.endswith("\n") else "\n"
     if start is None:  # no definition of the entry point: the reply may be the body alone
-        return lead + code.rstrip("\n") + "\n"
+        return lead + code.rstrip("\n") + "\n", ""
     header, end_char = _header(problem.prompt, name)
     body_from = start + 1
     if end_char in "{:=" and end_char and not lines[start].rstrip().endswith(end_char):
@@ -104,6 +183,10 @@ def splice(problem: Problem, reply: str) -> str:
     stub = (problem.stub or "").rstrip("\n").splitlines()
     if stub and _indent(stub[-1]) == 0 and end < len(lines):  # the completion closes the function itself
         body.append(stub[-1] if lines[end].strip() == stub[-1].strip() else lines[end].strip())
-    outside = "\n".join(lines[:start] + lines[end + (1 if stub and _indent(stub[-1]) == 0 else 0):])
+    closed = end + (1 if stub and _indent(stub[-1]) == 0 else 0)
+    outside = "\n".join(lines[:start] + lines[closed:])
     extra = problem.language.hoisted(outside)
-    return lead + "\n".join(body) + "\n" + (f"\n{extra}\n" if extra.strip() else "")
+    # a language that takes code after the function (Python) hoisted it above; the others get it before
+    takes_after = type(problem.language).hoisted is not Language.hoisted
+    helpers = "" if takes_after else _helpers(lines, range(start, closed), base, name, _indent(header))
+    return lead + "\n".join(body) + "\n" + (f"\n{extra}\n" if extra.strip() else ""), helpers
