@@ -42,7 +42,7 @@ from codebabel.models.loading import ModelSource
 from codebabel.progress import progress_bar
 from codebabel.route.routing import ROUTERS, routing_prompts, routing_report
 from codebabel.route.run import run_languages, run_model
-from codebabel.route.translator import INSTRUCTION, Translator, check_prompt_format
+from codebabel.route.translator import INSTRUCTION, Translator, check_prompt_format, read_translation
 from codebabel.store import atomic_write_text, cached, provenance, settings_hash
 
 #: the generations and the settings that made them (``store.cached``)
@@ -139,6 +139,9 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None,
                           lambda: _generate(cfg, run, source or model_spec, languages, labels, ids, by_id, console))
     if reused:
         console.print(f"generation: reusing {gen_file} (same settings)", highlight=False)
+        for r in rows:  # replies are read again: a fixed reading applies to stored generations
+            if "reply" in r:
+                r["completion"] = read_translation(cfg.prompt_format, r["reply"])
     executed = _execute(rows, by_id, cfg, console)
     summary = _score(rows, executed, by_id, languages, cfg)
     if run is not None:
