@@ -105,6 +105,29 @@ def test_jsonl_samples_text_and_prompt_completion(tiny, tmp_path):
     assert none == []
 
 
+def test_chat_samples_train_on_the_last_assistant_turn_only(tiny, tmp_path):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny[1])
+    messages = [{"role": "user", "content": "Write add."}, {"role": "assistant", "content": "def add(a, b): ..."}]
+    (tmp_path / "c.jsonl").write_text(json.dumps({"messages": messages, "id": "x"}) + "\n")
+    rows, stats = packed_rows((str(tmp_path / "c.jsonl"),), "train", "train", tok, seq_len=256)
+    prompt = tok.apply_chat_template(messages[:1], add_generation_prompt=True, tokenize=False)
+    whole = tok.apply_chat_template(messages, tokenize=False)
+    ids = [int(t) for t in rows[0]["pieces"][0]]
+    assert stats.samples == 1 and ids == tok(whole, add_special_tokens=False)["input_ids"]  # no extra EOS
+    n_prompt = rows[0]["masked"][0]
+    assert n_prompt == len(tok(prompt, add_special_tokens=False)["input_ids"])
+    assert "def add" in tok.decode(ids[n_prompt:]) and "def add" not in tok.decode(ids[:n_prompt])
+    # a model without a chat template, or a conversation that does not end with the assistant: one line
+    tok.chat_template = None
+    with pytest.raises(CodebabelError, match="c.jsonl:1: .*needs a model with a chat template"):
+        packed_rows((str(tmp_path / "c.jsonl"),), "train", "train", tok, seq_len=256)
+    (tmp_path / "u.jsonl").write_text(json.dumps({"messages": messages[:1]}) + "\n")
+    with pytest.raises(CodebabelError, match='u.jsonl:1: a sample needs .*"messages"'):
+        packed_rows((str(tmp_path / "u.jsonl"),), "train", "train", tok, seq_len=256)
+
+
 @pytest.mark.parametrize(("content", "message"), [
     ('{"text": "a"}\nnot json\n', ":2: not valid JSON"),
     ('{"prompt": "a"}\n', ':1: a sample needs a string "text"'),

@@ -359,6 +359,15 @@ def test_pipeline_end_to_end_with_a_scripted_teacher(tmp_path):
     assert all("Canonical Python" not in row["text"] for row in rows)
     assert {row["origin"]["source"] for row in rows} == {str(corpus)} and rows[0]["teacher"]["identity"] == "scripted-v1"
     assert check_data((str(ds / "lua-{split}.jsonl"),), "train", "train") == len(read_jsonl(ds / "lua-train.jsonl"))
+    # the same rows as instruct conversations: the user message evaluate's instruct format asks with, the whole
+    # function as the fenced reply
+    chats = {row["id"]: row for split in ("train", "validation", "test") for row in read_jsonl(ds / f"lua-chat-{split}.jsonl")}
+    assert set(chats) == {row["id"] for row in rows}
+    for row in rows:
+        user, reply = chats[row["id"]]["messages"]
+        assert user["role"] == "user" and "self-contained Lua script" in user["content"] and "```lua\n--" in user["content"]
+        assert reply["role"] == "assistant" and reply["content"].endswith(row["text"].rstrip() + "\n```")
+    assert check_data((str(ds / "lua-chat-{split}.jsonl"),), "train", "train") == len(read_jsonl(ds / "lua-chat-train.jsonl"))
     from codebabel.data.pairs.format import read_pairs
 
     pairs = read_pairs(ds / "pairs" / "lua.jsonl")

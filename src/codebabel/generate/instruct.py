@@ -33,11 +33,26 @@ _CLOSED_FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.S)
 _COMMENT = ("//", "#", "--", ";", "*", "/*", "(*", "%")
 
 
+def _user(language: Language, prompt: str) -> str:
+    return f"{INSTRUCTION.format(language=language.display_name)}\n```{language.fence}\n{prompt.strip()}\n```\n"
+
+
+def _reply_start(language: Language) -> str:
+    return f"{RESPONSE_PREFIX.format(language=language.display_name)}\n```{language.fence}\n"
+
+
 def instruct_prompt(tokenizer, problem: Problem) -> tuple[str, list[str]]:
     """``(text to feed the model, extra stop sequences)`` for ``problem`` in the instruct format."""
-    lang, fence = problem.language.display_name, problem.language.fence
-    user = f"{INSTRUCTION.format(language=lang)}\n```{fence}\n{problem.prompt.strip()}\n```\n"
-    return chat_prompt(tokenizer, user, f"{RESPONSE_PREFIX.format(language=lang)}\n```{fence}\n", "instruct")
+    return chat_prompt(tokenizer, _user(problem.language, problem.prompt), _reply_start(problem.language),
+                       "instruct")
+
+
+def instruct_messages(language: Language, prompt: str, code: str) -> list[dict]:
+    """A training conversation in the instruct format: the user message :func:`instruct_prompt` asks with for
+    ``prompt``, and an assistant reply that is the opening of the reply the prompt starts, ``code`` (the whole
+    function) and the closing fence — what a model evaluated with ``--prompt-format instruct`` should answer."""
+    return [{"role": "user", "content": _user(language, prompt)},
+            {"role": "assistant", "content": f"{_reply_start(language)}{code.rstrip()}\n```"}]
 
 
 def extract_code(reply: str) -> str:

@@ -8,6 +8,10 @@
   each row also carries its provenance (the source document and line, the function's id and tests, the teacher,
   the sample, the stages' settings hashes). Split by the function's id (data/splits.py), so every translation of
   one function is in one split;
+- ``<lang>-chat-{train,validation,test}.jsonl`` (with ``dataset.chat``, the default) — the same rows as
+  conversations, ``{"messages": [user, assistant]}``: the user message that ``--prompt-format instruct`` asks
+  with (generate/instruct.py, the prompt without the Python body) and the whole translated function as the
+  assistant's fenced reply; for fine-tuning an instruct model that is evaluated in that format;
 - ``pairs/<lang>.jsonl`` — the same translations as translation pairs (data/pairs/format.py:
   ``{"id", "split", "name", "<lang>": translation, "py": the original function}``) for the translation experts;
 - ``README.md`` (the card: how it was made, the yield funnel with every stage's kept and dropped counts and
@@ -20,6 +24,8 @@ import json
 
 from codebabel.data.pairs.format import SPLIT_NAMES, Pair, write_pairs
 from codebabel.data.splits import split_of
+from codebabel.generate.instruct import instruct_messages
+from codebabel.languages import get_language
 from codebabel.store import atomic_write_text
 from codebabel.synth.recipe import SynthRecipe
 
@@ -43,6 +49,8 @@ def write_dataset(r: SynthRecipe, functions: dict, tests: dict, tests_hash: str,
         tr, so = res["translate"], res["solutions"]
         by_id = {f["id"]: f for f in tr.kept}
         rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
+        chats: dict[str, list[dict]] = {s: [] for s in SPLITS}
+        language = get_language(lang)
         pairs: list[Pair] = []
         for k in so.kept:
             f = by_id[k["function"]]
@@ -50,16 +58,21 @@ def write_dataset(r: SynthRecipe, functions: dict, tests: dict, tests_hash: str,
             rid = f"{lang}/{f['id']}/{k['sample']}"
             body = ({"text": training_text(f["train_prompt"], k["completion"])} if d.format == "text"
                     else {"prompt": f["train_prompt"], "completion": k["completion"]})
-            rows[split].append({
-                **body, "id": rid, "language": lang, "split": split, "function": f["id"], "name": f["name"],
-                "sample": k["sample"], "origin": f.get("origin"), "tests": len(f["cases"]), "coverage": f["coverage"],
-                "teacher": teacher, "stages": {"tests": tests_hash,
-                                               "translate": tr.stage.hash, "solutions": so.stage.hash}})
+            meta = {"id": rid, "language": lang, "split": split, "function": f["id"], "name": f["name"],
+                    "sample": k["sample"], "origin": f.get("origin"), "tests": len(f["cases"]),
+                    "coverage": f["coverage"], "teacher": teacher,
+                    "stages": {"tests": tests_hash, "translate": tr.stage.hash, "solutions": so.stage.hash}}
+            rows[split].append({**body, **meta})
+            code = training_text(f["train_prompt"], k["completion"])
+            chats[split].append({"messages": instruct_messages(language, f["train_prompt"], code), **meta})
             pairs.append(Pair({lang: training_text(f["train_prompt"], k["completion"]), "py": f["source"]},
                               {"id": f"synth/{rid}", "split": SPLIT_NAMES[split], "name": f["name"]}))
         for split in SPLITS:
             atomic_write_text(out / f"{lang}-{split}.jsonl",
                               "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows[split]))
+            if d.chat:
+                atomic_write_text(out / f"{lang}-chat-{split}.jsonl",
+                                  "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in chats[split]))
         write_pairs(out / "pairs" / f"{lang}.jsonl", pairs)
         rows_per_lang[lang] = {s: len(rows[s]) for s in SPLITS}
     funnel = {"run": str(r.run_dir), "functions": functions, "tests": tests,
@@ -101,9 +114,11 @@ def card(r: SynthRecipe, funnel: dict) -> str:
         "## Files",
         "",
         *(f"- `{lang}-{{train,validation,test}}.jsonl` ({', '.join(f'{s} {n}' for s, n in funnel['languages'][lang]['rows'].items())} rows); "
-          f"`pairs/{lang}.jsonl`" for lang in langs),
+          f"{f'`{lang}-chat-{{split}}.jsonl`; ' if r.dataset.chat else ''}`pairs/{lang}.jsonl`" for lang in langs),
         "",
-        "Train on one with a `codebabel train` recipe: `data: [\"" + str(r.run_dir / "dataset") + "/LANG-{split}.jsonl\"]`.",
+        "Train on one with a `codebabel train` recipe: `data: [\"" + str(r.run_dir / "dataset") + "/LANG-{split}.jsonl\"]`"
+        + (" (an instruct model evaluated with `--prompt-format instruct`: `LANG-chat-{split}.jsonl`, the same rows as "
+           "conversations in that format)" if r.dataset.chat else "") + ".",
         "",
         "## Yield funnel",
         "",
@@ -134,7 +149,8 @@ def card(r: SynthRecipe, funnel: dict) -> str:
         "",
         "## Row format",
         "",
-        "`text` (or `prompt` + `completion`), then provenance: `id` (`lang/function/sample`), `language`, `split`, "
+        "`text` (or `prompt` + `completion`; in the chat files `messages`: the instruct user message and the "
+        "fenced reply), then provenance: `id` (`lang/function/sample`), `language`, `split`, "
         "`function` (the Python function's id: its name and a hash of its text), `name`, `sample`, `origin` (source, "
         "document id, line), `tests` (the number of test cases), `coverage` (percent of the Python body's lines the "
         "tests ran), `teacher`, `stages` (the settings hashes of the stage folders it came from).",

@@ -131,6 +131,8 @@ class DatasetSettings:
     test: float = 0.05
     #: text ({"text": prompt + translation}) | prompt_completion ({"prompt", "completion"}: loss on the body only)
     format: str = "text"
+    #: also ``<lang>-chat-{split}.jsonl``: the rows as instruct-format conversations ({"messages": [...]})
+    chat: bool = True
 
 
 @dataclass(frozen=True)

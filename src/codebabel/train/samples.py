@@ -6,7 +6,9 @@ An entry is one of:
   on every token;
 - a **JSONL file** (``.jsonl`` / ``.jsonl.gz``) with one sample per line, either ``{"text": ...}`` (every
   token trained) or ``{"prompt": ..., "completion": ...}`` (loss on the completion only: the prompt's
-  tokens are labelled -100). Write ``{split}`` in the path to give it a validation split (quoted in YAML:
+  tokens are labelled -100), or ``{"messages": [{"role", "content"}, ...]}`` ending with an assistant turn (the
+  conversational format of TRL and the HF chat datasets: rendered with the model's chat template, loss on the
+  last assistant turn only, its end-of-turn token included). Write ``{split}`` in the path to give it a validation split (quoted in YAML:
   ``data: ["pairs/{split}.jsonl"]``); a path without it is training data only.
 
 Plain text longer than ``seq_len`` is cut into pieces; a prompt→completion sample longer than ``seq_len`` is
@@ -68,14 +70,21 @@ def sample_pieces(entries: tuple[str, ...], split: str, train_split: str, tokeni
     eos = tokenizer.eos_token_id
     for entry in entries:
         for where, lineno, row in iter_records(entry, split, train_split):
-            if _sample_kind(where, lineno, row) == "text":
+            kind = _sample_kind(where, lineno, row)
+            if kind == "text":
                 stats.samples += 1
                 for piece in pieces([_encode(tokenizer, row["text"])], seq_len, eos):
                     stats.tokens += len(piece[0])
                     yield piece
             else:
-                prompt = _encode(tokenizer, row["prompt"])
-                ids = prompt + _encode(tokenizer, row["completion"]) + ([eos] if eos is not None else [])
+                if kind == "chat":
+                    prompt_text, completion = _render_chat(tokenizer, where, lineno, row["messages"])
+                    end = []  # the template ends the assistant turn itself
+                else:
+                    prompt_text, completion = row["prompt"], row["completion"]
+                    end = [eos] if eos is not None else []
+                prompt = _encode(tokenizer, prompt_text)
+                ids = prompt + _encode(tokenizer, completion) + end
                 if len(prompt) >= min(seq_len, len(ids)):
                     stats.dropped += 1  # nothing of the completion would be trained on
                     continue
@@ -87,14 +96,38 @@ def sample_pieces(entries: tuple[str, ...], split: str, train_split: str, tokeni
                 yield ids, len(prompt)
 
 
+def _render_chat(tokenizer, where: str, lineno: int, messages: list[dict]) -> tuple[str, str]:
+    """``(prompt, completion)`` text of a conversation: everything before the last (assistant) turn with the
+    generation prompt, and that turn as the template writes it."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise CodebabelError(f"{where}:{lineno}: a \"messages\" sample needs a model with a chat template; this "
+                             "model's tokenizer has none (use \"text\" or \"prompt\"/\"completion\" samples)")
+    prompt = tokenizer.apply_chat_template(messages[:-1], add_generation_prompt=True, tokenize=False)
+    full = tokenizer.apply_chat_template(messages, tokenize=False)
+    if not full.startswith(prompt):
+        raise CodebabelError(f"{where}:{lineno}: the model's chat template renders the conversation without its "
+                             "last turn as something other than a prefix of the whole; it cannot be trained on")
+    return prompt, full[len(prompt):]
+
+
+def _is_chat(row: dict) -> bool:
+    messages = row.get("messages")
+    return (isinstance(messages, list) and len(messages) >= 2
+            and all(isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+                    for m in messages)
+            and messages[-1]["role"] == "assistant")
+
+
 def _sample_kind(where: str, lineno: int, row) -> str:
-    """``text`` or ``pair``; a one-line error for anything else."""
+    """``text``, ``pair`` or ``chat``; a one-line error for anything else."""
     if isinstance(row, dict) and isinstance(row.get("text"), str):
         return "text"
     if isinstance(row, dict) and isinstance(row.get("prompt"), str) and isinstance(row.get("completion"), str):
         return "pair"
-    raise CodebabelError(f"{where}:{lineno}: a sample needs a string \"text\", or string \"prompt\" "
-                         "and \"completion\"")
+    if isinstance(row, dict) and _is_chat(row):
+        return "chat"
+    raise CodebabelError(f"{where}:{lineno}: a sample needs a string \"text\", string \"prompt\" and "
+                         "\"completion\", or \"messages\" (role/content objects ending with an assistant turn)")
 
 
 def check_data(entries: tuple[str, ...], split: str, train_split: str) -> int:
