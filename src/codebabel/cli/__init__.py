@@ -1,9 +1,9 @@
 """The ``codebabel`` command line: parse flags into a typed config, call one library function, print a summary.
 
 One module per command group (``evaluate``, ``models``, ``corpus``, ``pairs``, ``route``, ``train`` with
-``export``, ``benchmark`` with ``languages``, ``quickstart``, ``synth``, ``translate``, ``serve``), every table in ``tables``; this module holds the
-root app, registers the commands and groups, and :func:`main`. Heavy libraries are imported inside the commands,
-so ``codebabel --help`` stays fast.
+``export``, ``benchmark`` with ``languages``, ``quickstart``, ``synth``, ``translate``, ``serve``, ``report``,
+``runs``), every table in ``tables``; this module holds the root app, registers the commands and groups, and
+:func:`main`. Heavy libraries are imported inside the commands, so ``codebabel --help`` stays fast.
 
 Every bad input raises :class:`~codebabel.errors.CodebabelError`; :func:`main` prints it as one line on
 stderr and exits non-zero.
@@ -24,7 +24,9 @@ from codebabel.cli import (
     models,
     pairs,
     quickstart,
+    report,
     route,
+    runs,
     serve,
     synth,
     train,
@@ -62,12 +64,14 @@ app.command("export", no_args_is_help=True)(train.export_cmd)
 app.command("synth", no_args_is_help=True)(synth.synth_cmd)
 app.command("serve", no_args_is_help=True)(serve.serve_cmd)
 app.command("translate", no_args_is_help=True)(translate.translate_cmd)
+app.command("report", no_args_is_help=True)(report.report_cmd)
 app.add_typer(models.app, name="models")
 app.add_typer(benchmark.app, name="benchmark")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(corpus.app, name="corpus")
 app.add_typer(pairs.app, name="pairs")
 app.add_typer(route.app, name="route")
+app.add_typer(runs.app, name="runs")
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from codebabel.evaluate.translation import TranslationConfig
     from codebabel.languages import Language
     from codebabel.models.registry import RegisteredModel
+    from codebabel.report.runs import Run
 
 out = Console()
 err = Console(stderr=True)
@@ -175,4 +176,15 @@ def confusion(title: str, rep: dict, languages: list[str]) -> Table:
     for t in languages:
         acc = rep["accuracy"][t]
         table.add_row(t, *[str(rep["confusion"][t][c]) for c in cols], "-" if acc is None else f"{acc:.3f}")
+    return table
+
+
+def runs(found: list[Run]) -> Table:
+    """``codebabel runs list``: kind, readable name, settings in one line, headline metric, folder."""
+    table = Table(title=f"{len(found)} runs", show_header=True, show_lines=False)
+    for col in ("kind", "name", "settings", "headline", "folder"):
+        table.add_column(col, overflow="fold")
+    for r in found:
+        table.add_row(r.kind, r.name, r.settings, r.headline if r.finished else f"[yellow]{r.headline}[/]",
+                      str(r.path))
     return table

@@ -15,7 +15,11 @@ Choices, and why:
 - **Several sequences at once** (``generate/slots.py``): up to ``parallel`` samples decode together in one
   context with a unified KV cache (continuous batching, as llama.cpp's server does), 3-4x the tokens/s of
   one at a time on 2 cores; the ``n`` samples of a prompt read it once. Sample ``i`` of a prompt uses seed
-  ``seed + i``: reproducible and independent of how prompts are batched.
+  ``seed + i``: reproducible and independent of how prompts are batched. ``generate`` decodes one call's
+  prompts (one sampling setting, one stop list); ``generate_stream`` (codebabel serve) keeps one loop running
+  while requests arrive: each request brings its own sampling settings, seed, stop sequences and result
+  callback and joins the running loop as soon as a slot is free. Only the LoRA adapter is the whole
+  context's, so a loop serves one adapter (or the base).
 - **Same sampling semantics as transformers.** llama-cpp-python's default chain applies top-k, typical,
   top-p and min-p (default 0.05!) *before* temperature; transformers applies temperature first, then
   top-k and top-p. We build the chain temperature → top-k → top-p → sample ourselves, so T=0.8/top_p=0.95
@@ -24,9 +28,11 @@ Choices, and why:
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from codebabel.config import SamplingConfig, available_cpus
 from codebabel.errors import CodebabelError
@@ -205,52 +211,113 @@ class LlamaCppBackend:
     ) -> list[list[Completion]]:
         """Every sample of every prompt through the slots; ``on_result(i, samples)`` as soon as prompt ``i``'s
         samples all exist (prompts may finish out of order). ``seeds``: each prompt's own seed (its sample ``k``
-        uses ``seeds[i] + k``; default ``sampling.seed`` for every prompt), so requests with different seeds
-        decode in one call (codebabel serve)."""
+        uses ``seeds[i] + k``; default ``sampling.seed`` for every prompt). A prompt past the context is an error
+        before anything decodes."""
         checker = StopChecker(self.tokenizer, stop)
         self.last_stats = {"generated_tokens": 0, "seconds": 0.0}
         t0 = time.perf_counter()
-        results: list[list[Completion | None]] = [[None] * sampling.n for _ in prompts]
-        left = [sampling.n] * len(prompts)
+        results: list[list[Completion] | None] = [None] * len(prompts)
+
+        def deliver_for(i: int) -> Callable[[list[Completion]], None]:
+            def deliver(samples: list[Completion]) -> None:
+                results[i] = samples
+                if on_result:
+                    on_result(i, samples)
+                if on_progress:
+                    on_progress(1)
+            return deliver
+
+        encoded: dict[str, list[int]] = {}  # a prompt given twice is read once, like the samples of one prompt
         jobs: list[Job] = []
+        for i, prompt in enumerate(prompts):
+            ids = encoded.setdefault(prompt, encode_prompt(self.tokenizer, prompt))
+            seed = sampling.seed if seeds is None else seeds[i]
+            jobs += self._jobs(i, ids, sampling, seed, stop, checker, deliver_for(i))
+        run_jobs(self.ctx, self.batch, jobs, self.parallel, self.kv_tokens, self.n_batch)
+        self.last_stats["seconds"] = time.perf_counter() - t0
+        return results  # type: ignore[return-value]
+
+    def generate_stream(self, requests: list[Request], refill: Callable[[], list[Request]]) -> None:
+        """Continuous batching (codebabel serve): ``requests`` and whatever ``refill()`` (non-blocking) returns
+        while they decode share one decoding loop, each with its own sampling settings, seed, stop sequences and
+        ``on_result``; a request joins as soon as a slot is free.
+        Returns when no request is left and ``refill()`` has none. A request that cannot run (its prompt past the
+        context) gets ``on_error``, the others go on; a failed decode raises (the caller answers the requests it
+        handed in and not yet answered)."""
+        self.last_stats = {"generated_tokens": 0, "seconds": 0.0}
+        t0 = time.perf_counter()
+        counter = itertools.count()
+
+        def jobs_of(reqs: list[Request]) -> list[Job]:
+            jobs: list[Job] = []
+            for r in reqs:
+                try:
+                    ids = encode_prompt(self.tokenizer, r.prompt)
+                    jobs += self._jobs(next(counter), ids, r.sampling, r.sampling.seed, r.stop,
+                                       StopChecker(self.tokenizer, r.stop), r.on_result)
+                except CodebabelError as e:
+                    r.on_error(e)
+            return jobs
+
+        def more() -> list[Job]:
+            while reqs := refill():  # requests that all failed are not the end of the loop: ask again
+                if jobs := jobs_of(reqs):
+                    return jobs
+            return []
+
+        run_jobs(self.ctx, self.batch, jobs_of(requests), self.parallel, self.kv_tokens, self.n_batch, refill=more)
+        self.last_stats["seconds"] = time.perf_counter() - t0
+
+    def _jobs(self, i: int, ids: list[int], sampling: SamplingConfig, seed: int, stop: list[str],
+              checker: StopChecker, deliver: Callable[[list[Completion]], None]) -> list[Job]:
+        """The ``sampling.n`` jobs of one prompt (token ids ``ids``, shared by its samples; sample ``k`` seeded
+        ``seed + k``); ``deliver(samples)`` once they all exist."""
+        budget = min(sampling.max_new_tokens, self.n_ctx - len(ids))
+        if budget <= 0:
+            raise CodebabelError(
+                f"prompt of {len(ids)} tokens does not fit the llama.cpp context of {self.n_ctx} tokens; "
+                "raise n_ctx or use --backend hf"
+            )
+        samples: list[Completion | None] = [None] * sampling.n
+        left = [sampling.n]
 
         def finished(out: list[int]) -> str | None:
             if out[-1] in self.eos_ids:
                 return "eos"
             return "stop" if checker.hit(out) else None
 
-        def done_for(i: int, k: int, sampler):
+        def done_for(k: int, sampler):
             def done(out: list[int], reason: str) -> None:
                 sampler.close()
                 n_tokens = len(out)
-                ids = out[:-1] if out and out[-1] in self.eos_ids else out
-                text, hit = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), stop)
-                results[i][k] = Completion(text=text, n_tokens=n_tokens, finish_reason="stop" if hit else reason,
-                                           stop=hit)
+                kept = out[:-1] if out and out[-1] in self.eos_ids else out
+                text, hit = cut_at_stop(self.tokenizer.decode(kept, skip_special_tokens=True), stop)
+                samples[k] = Completion(text=text, n_tokens=n_tokens, finish_reason="stop" if hit else reason,
+                                        stop=hit)
                 self.last_stats["generated_tokens"] += n_tokens
-                left[i] -= 1
-                if left[i] == 0:
-                    if on_result:
-                        on_result(i, results[i])
-                    if on_progress:
-                        on_progress(1)
+                left[0] -= 1
+                if left[0] == 0:
+                    deliver(samples)  # type: ignore[arg-type]
             return done
 
-        encoded: dict[str, list[int]] = {}  # a prompt given twice is read once, like the samples of one prompt
-        for i, prompt in enumerate(prompts):
-            ids = encoded.setdefault(prompt, encode_prompt(self.tokenizer, prompt))
-            budget = min(sampling.max_new_tokens, self.n_ctx - len(ids))
-            if budget <= 0:
-                raise CodebabelError(
-                    f"prompt of {len(ids)} tokens does not fit the llama.cpp context of {self.n_ctx} tokens; "
-                    "raise n_ctx or use --backend hf"
-                )
-            for k in range(sampling.n):
-                sampler = self._make_chain(sampling, (sampling.seed if seeds is None else seeds[i]) + k)
-                jobs.append(Job((i, k), ids, budget, sampler, done_for(i, k, sampler), finished))
-        run_jobs(self.ctx, self.batch, jobs, self.parallel, self.kv_tokens, self.n_batch)
-        self.last_stats["seconds"] = time.perf_counter() - t0
-        return results  # type: ignore[return-value]
+        jobs = []
+        for k in range(sampling.n):
+            sampler = self._make_chain(sampling, seed + k)
+            jobs.append(Job((i, k), ids, budget, sampler, done_for(k, sampler), finished))
+        return jobs
+
+
+@dataclass(eq=False)
+class Request:
+    """One prompt of :meth:`LlamaCppBackend.generate_stream`: its own sampling settings (``sampling.n`` samples,
+    sample ``k`` seeded ``sampling.seed + k``) and stop sequences; ``on_result(samples)`` once all its samples
+    exist, ``on_error(error)`` where it cannot run."""
+
+    prompt: str
+    sampling: SamplingConfig
+    stop: list[str]
+    on_result: Callable[[list[Completion]], None] = field(repr=False)
+    on_error: Callable[[CodebabelError], None] = field(repr=False)
 
 
 def _silenced():

@@ -17,6 +17,13 @@ This is what llama.cpp's own server does with ``--parallel``; llama-cpp-python e
   feeds only the last prompt token itself, which gives it its own logits.
 - **KV budget.** The cache is unified (one pool of ``kv_tokens`` cells for all sequences); a job is admitted
   only while the prompt + token budgets of the running jobs fit in it, so a decode never runs out of cells.
+- **Jobs that arrive while it runs** (``refill``, codebabel serve): whenever a slot is free and no job is left
+  waiting, the loop asks ``refill()`` (non-blocking) for more and admits them at once (same KV rule), so a new
+  request starts decoding at the next step instead of after the running ones; the loop ends only when no job
+  is waiting, none is decoding and ``refill()`` has nothing. Each job brings its own sampler and stop rule, so
+  jobs with different sampling settings and stop sequences share the loop.
+- **Errors.** A failed decode (or a raising callback) ends the loop: the KV cache is cleared, so the context is
+  clean for the next call, and the error propagates to the caller.
 - **Sampling** is each job's own llama.cpp sampler chain on its row of logits (seeded per sample), so a
   sample does not depend on which other jobs share its steps — up to floating-point: a batched matmul may sum
   in another order than a single-row one, which can flip a near-tied greedy choice.
@@ -55,14 +62,26 @@ class _Slot:
         return self.read == len(self.job.ids)
 
 
-def run_jobs(ctx, batch, jobs: list[Job], n_slots: int, kv_tokens: int, n_batch: int) -> None:
+def run_jobs(ctx, batch, jobs: list[Job], n_slots: int, kv_tokens: int, n_batch: int,
+             refill: Callable[[], list[Job]] | None = None) -> None:
     """Decode every job to its end on ``ctx`` (a ``LlamaContext`` created with ``n_seq_max >= n_slots`` and
-    a unified KV cache of ``kv_tokens`` cells), ``batch`` a ``LlamaBatch`` of at least ``n_batch`` tokens."""
+    a unified KV cache of ``kv_tokens`` cells), ``batch`` a ``LlamaBatch`` of at least ``n_batch`` tokens.
+    ``refill()``: more jobs, without blocking (``[]``: none now); called at every step where a slot is free and
+    no job waits, and before the loop ends, whose jobs are decoded too."""
     import llama_cpp
 
     mem = llama_cpp.llama_get_memory(ctx.ctx)
-    b = batch.batch
-    queue = deque(jobs)
+    try:
+        _run(ctx, batch.batch, mem, deque(jobs), n_slots, kv_tokens, n_batch, refill)
+    except BaseException:
+        llama_cpp.llama_memory_clear(mem, True)  # the unfinished sequences' cells: the next call starts clean
+        raise
+
+
+def _run(ctx, b, mem, queue: deque[Job], n_slots: int, kv_tokens: int, n_batch: int,
+         refill: Callable[[], list[Job]] | None) -> None:
+    import llama_cpp
+
     free = list(range(n_slots - 1, -1, -1))
     active: list[_Slot] = []
     reserved = 0
@@ -70,7 +89,11 @@ def run_jobs(ctx, batch, jobs: list[Job], n_slots: int, kv_tokens: int, n_batch:
     def need(job: Job) -> int:
         return len(job.ids) + job.budget
 
-    while queue or active:
+    while True:
+        if refill is not None and free and not queue:
+            queue.extend(refill())
+        if not queue and not active:
+            return
         while queue and free and (not active or reserved + need(queue[0]) <= kv_tokens):
             job = queue.popleft()
             slot = _Slot(free.pop(), job)

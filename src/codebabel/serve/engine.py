@@ -2,28 +2,40 @@
 
 Requests from every client share the one model: the HTTP side puts each request (a :class:`Work`) on a queue
 of at most ``max_queue`` waiting requests and awaits its future; a full queue is a 429 at once. The worker
-thread takes the first waiting request, then everything else that is waiting, and hands them to the backend's
-batched ``generate`` together — llama.cpp decodes up to ``--batch-size`` sequences at once (generate/slots.py),
-transformers pads them into one batch —, so N concurrent clients are served in one batch instead of N turns.
-Each request's future is set as soon as the backend has its samples (``on_result``), not at the batch's end.
+thread takes the first waiting request, then everything else that is waiting. Each request's future is set as
+soon as the backend has its samples (``on_result``), not when the others it decodes with end.
 
-A batch is split into groups that one ``generate`` call can serve: the same model or expert, the same sampling
-settings but the seed (llama.cpp seeds each request's samples with its own seed; transformers draws a batch
-from one generator, seeded with its first request's) and the same stop sequences — the usual case, one client
-program sending the same settings, is one group. ``auto`` requests are routed first (the router runs
-once on all of them), then join the group of their expert. Requests that arrive while a batch generates wait
-for the next one: the batch is not extended while it runs (that would need per-request settings inside the
-backends' decoding loops).
+- **llama.cpp: continuous batching.** The worker runs one decoding loop (``LlamaCppBackend.generate_stream``,
+  generate/slots.py) per adapter, the base model's or one expert's: the requests taken for that name start it,
+  and every request for the same name that arrives while it runs joins it as soon as one of the ``--batch-size``
+  slots is free (each request keeps its own sampling settings, seed and stop sequences: they are per sequence
+  in the loop). So clients that send their next request as soon as they get an answer keep the slots full
+  instead of waiting for a batch to end. A request for another name (or ``auto``, routed first, or a
+  ``route_only`` one) is held back, and from then on the loop takes nothing more: it drains, the held requests
+  are served next, in order (requests already waiting together are grouped by name), so none waits behind ones
+  that came after it. A request taken into a loop no longer counts as queued (the 429 bound is on waiting
+  requests).
+- **transformers: batches.** What was taken is split into groups that one ``generate`` call can serve: the same
+  model or expert, the same sampling settings but the seed (a batch draws from one generator, seeded with its
+  first request's) and the same stop sequences — the usual case, one client program sending the same settings,
+  is one group — and padded into one batch. Requests that arrive while a batch generates wait for the next one.
+
+``auto`` requests are routed first (the router runs once on all the requests taken together), then go with
+their expert's requests. Errors fail only their group (transformers) or loop (llama.cpp; a request the backend
+refuses, e.g. a prompt past the context, only that request). Counts (``/health``): ``running`` — taken off the
+queue and not answered yet (held requests included); ``batches`` — transformers batches, or llama.cpp loops
+started; ``joined`` — llama.cpp requests that joined a loop already running.
 
 Shutdown: :meth:`Engine.stop_accepting` (new requests get a 503 error object), then :meth:`Engine.close` once
-the HTTP side has answered every accepted request; whatever a forced exit left waiting is refused with an error,
-never dropped.
+the HTTP side has answered every accepted request; the worker serves everything taken or held before it stops,
+and whatever a forced exit left waiting is refused with an error, never dropped.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field, replace
@@ -31,6 +43,7 @@ from dataclasses import dataclass, field, replace
 from codebabel.config import SamplingConfig
 from codebabel.errors import CodebabelError
 from codebabel.generate.base import Completion
+from codebabel.generate.llamacpp import Request
 from codebabel.serve.model import AUTO, ServedModel
 from codebabel.serve.protocol import ApiError
 
@@ -64,7 +77,10 @@ class Engine:
         self.answered = 0
         self.failed = 0
         self.gone = 0  # clients that disconnected before their answer
-        self.batches = 0
+        self.batches = 0  # transformers: batches taken off the queue; llama.cpp: decoding loops started
+        self.joined = 0  # llama.cpp: requests that joined a loop already running
+        self._held: deque[tuple[Work, str | None]] = deque()  # llama.cpp: taken, waiting for the next loop
+        self._stopping = False  # the stop marker was taken: serve what is held, then stop
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="codebabel-serve-engine", daemon=True)
 
@@ -74,7 +90,7 @@ class Engine:
     def stats(self) -> dict:
         with self._lock:
             return {"queued": self.queue.qsize(), "running": self.running, "answered": self.answered,
-                    "failed": self.failed, "gone": self.gone, "batches": self.batches}
+                    "failed": self.failed, "gone": self.gone, "batches": self.batches, "joined": self.joined}
 
     def submit(self, work: Work) -> Future:
         """Queue ``work``; a full queue (429) or a server shutting down (503) is an :class:`ApiError` at once."""
@@ -97,6 +113,10 @@ class Engine:
         if self._thread.is_alive():
             self.queue.put(_STOP)
             self._thread.join(timeout)
+        if not self._thread.is_alive():
+            while self._held:  # held back for a loop that never came (a worker that failed): refused
+                self._fail(self._held.popleft()[0], ApiError(503, "the server stopped before generating this "
+                                                             "request", type="server_error", code="shutting_down"))
         while True:  # only after a forced exit: refused, not dropped
             try:
                 work = self.queue.get_nowait()
@@ -109,42 +129,78 @@ class Engine:
     # -- the worker thread -----------------------------------------------------------------------------------------
     def _loop(self) -> None:
         while True:
-            first = self.queue.get()
-            if first is _STOP:
+            batch = self._take()
+            if batch is None:
                 return
-            batch, stop = [first], False
-            while True:
-                try:
-                    more = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is _STOP:
-                    stop = True
-                    break
-                batch.append(more)
-            with self._lock:
-                self.running += len(batch)
-                self.batches += 1
             try:
-                self._serve(batch)
+                if self.served.continuous:
+                    self._stream(batch)
+                else:
+                    with self._lock:
+                        self.batches += 1
+                    self._serve([w for w, _ in batch])
             except BaseException as e:  # never leave a client waiting: every unanswered future gets the error
                 err = _as_api_error(e)
-                for work in batch:
+                for work, _ in batch:
                     self._fail(work, err)
-            if stop:
-                return
 
-    def _serve(self, batch: list[Work]) -> None:
-        autos = [w for w in batch if w.model == AUTO]
+    def _take(self) -> list[tuple[Work, str | None]] | None:
+        """What to serve next, each with its served name where routing already chose it: the requests held back
+        from the last loop (in order), else the first waiting request (blocking) and everything else waiting;
+        None once the stop marker was taken and nothing is held."""
+        if self._held:
+            batch = list(self._held)
+            self._held.clear()
+            return batch
+        if self._stopping:
+            return None
+        first = self.queue.get()
+        if first is _STOP:
+            return None
+        with self._lock:
+            self.running += 1
+        batch: list[tuple[Work, str | None]] = [(first, None)]
+        while (more := self._next_waiting()) is not None:
+            batch.append((more, None))
+        return batch
+
+    def _next_waiting(self) -> Work | None:
+        """The next waiting request, taken off the queue (from now on it counts as running), or None: none is
+        waiting, or the stop marker (then nothing more is taken)."""
+        if self._stopping:
+            return None
+        try:
+            work = self.queue.get_nowait()
+        except queue.Empty:
+            return None
+        if work is _STOP:
+            self._stopping = True
+            return None
+        with self._lock:
+            self.running += 1
+        return work
+
+    def _route(self, batch: list[tuple[Work, str | None]]) -> list[tuple[Work, str]]:
+        """Each request with the name that generates it (``auto``: routed here, the router once for all of them;
+        no expert: the base); ``route_only`` requests are answered here and left out."""
+        autos = [w for w, name in batch if name is None and w.model == AUTO]
         chosen = dict(zip(autos, self.served.route([w.prompt for w in autos]), strict=True))
-        groups: dict[tuple, list[Work]] = {}
-        for w in batch:
+        routed = []
+        for w, name in batch:
             if w.route_only:
                 self._settle(w, ([], chosen[w]), None)
-                continue
-            name = chosen.get(w, w.model) if w.model == AUTO else w.model
+            elif name is not None:
+                routed.append((w, name))
+            else:
+                routed.append((w, (chosen[w] or self.served.name) if w.model == AUTO else w.model))
+        return routed
+
+    def _serve(self, batch: list[Work]) -> None:
+        """transformers: the batch in groups of one name, sampling settings (but the seed) and stop sequences."""
+        groups: dict[tuple, list[Work]] = {}
+        for w, name in self._route([(w, None) for w in batch]):
             # the seed is each request's own (llama.cpp seeds each sample): not a reason to split the batch
-            groups.setdefault((name or self.served.name, replace(w.sampling, seed=0), w.stop), []).append(w)
+            groups.setdefault((name, replace(w.sampling, seed=0), w.stop), []).append(w)
         for (name, sampling, stop), works in groups.items():
             try:
                 def on_result(i: int, samples: list[Completion], works=works, name=name) -> None:
@@ -158,6 +214,53 @@ class Engine:
                 err = _as_api_error(e)
                 for w in works:
                     self._fail(w, err)
+
+    def _stream(self, batch: list[tuple[Work, str | None]]) -> None:
+        """llama.cpp: one continuous loop for the first request's name with every request of that name in
+        ``batch``; the others are held back, in order, for the next loops."""
+        routed = self._route(batch)
+        if not routed:
+            return
+        name = routed[0][1]
+        self._held.extend((w, n) for w, n in routed if n != name)
+        self._continuous(name, [w for w, n in routed if n == name])
+
+    def _continuous(self, name: str, works: list[Work]) -> None:
+        """``works`` decode in one loop on ``name``'s adapter; while it runs, every request that arrives for
+        ``name`` joins it (a slot free: at once). The first request for another name (or ``auto``, routed
+        first, or ``route_only``) is held back, and from then on nothing more joins: this loop drains, the
+        held request is next, and no request waits behind ones that came after it."""
+        taken = list(works)  # every request of this loop, answered or failed before this returns
+        with self._lock:
+            self.batches += 1
+
+        def request(w: Work) -> Request:
+            return Request(w.prompt, w.sampling, list(w.stop),
+                           on_result=lambda samples: self._done(w, list(samples), name),
+                           on_error=lambda e: self._fail(w, _as_api_error(e)))
+
+        def refill() -> list[Request]:
+            joined: list[Work] = []
+            while not self._held and (w := self._next_waiting()) is not None:
+                if w.model == name and not w.route_only:
+                    joined.append(w)
+                else:
+                    self._held.append((w, None))
+            if joined:
+                taken.extend(joined)
+                with self._lock:
+                    self.joined += len(joined)
+            return [request(w) for w in joined]
+
+        try:
+            self.served.generate_stream(name, [request(w) for w in works], refill)
+        except BaseException as e:  # this loop's requests fail; the held ones are served next
+            err = _as_api_error(e)
+            for w in taken:
+                self._fail(w, err)
+        for w in taken:  # a backend that never answered one (a bug): never leave its client waiting
+            self._fail(w, ApiError(500, "generation ended without a result for this request", type="server_error",
+                                   code="internal_error"))
 
     def _done(self, work: Work, samples: list[Completion], name: str) -> None:
         self._settle(work, (samples, name), None)

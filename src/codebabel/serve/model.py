@@ -6,7 +6,9 @@ optionally a routing run's experts on it.
 - **Experts** (``--experts RUN``, a ``codebabel route train-experts`` folder): every expert is a LoRA adapter on
   the same base, switched on for the requests that name it. On llama.cpp (where every expert converts to a GGUF
   LoRA adapter) the adapters are loaded once and switched per group (``use_adapter``); on transformers the
-  experts sit unmerged on one ``PeftModel`` (``set_adapter``; the base with ``disable_adapter``). Model names:
+  experts sit unmerged on one ``PeftModel`` (``set_adapter``; the base with ``disable_adapter``). On llama.cpp a
+  name's requests decode in one continuous loop that new requests for the same name join while it runs
+  (:meth:`ServedModel.generate_stream`); transformers generates fixed batches. Model names:
   the base's, each expert's (its language), and ``auto``: the router (``--router``, as ``evaluate translation``)
   picks the expert once per prompt, before decoding; a prompt routed to no expert goes to the base model.
 """
@@ -24,7 +26,7 @@ from codebabel.errors import CodebabelError
 from codebabel.generate.backends import make_backend
 from codebabel.generate.base import Completion
 from codebabel.generate.hf import HFBackend
-from codebabel.generate.llamacpp import LlamaCppBackend
+from codebabel.generate.llamacpp import LlamaCppBackend, Request
 from codebabel.generate.prompts import encode_prompt
 from codebabel.models.loading import resolve
 from codebabel.route.expert_models import load_expert_models
@@ -104,6 +106,19 @@ class ServedModel:
             if seeds:
                 sampling = replace(sampling, seed=seeds[0])
             return self.backend.generate(prompts, sampling, stop, on_result=on_result)
+
+    @property
+    def continuous(self) -> bool:
+        """Whether the backend keeps one decoding loop open to requests that arrive while it runs (llama.cpp:
+        :meth:`generate_stream`); transformers generates fixed batches (:meth:`generate`)."""
+        return isinstance(self.backend, LlamaCppBackend)
+
+    def generate_stream(self, name: str, requests: list[Request], refill: Callable[[], list[Request]]) -> None:
+        """llama.cpp: ``requests``, then whatever ``refill()`` returns while they decode, in one continuous loop
+        on ``name``'s adapter (the base or an expert, never ``auto``); each request has its own sampling settings,
+        seed, stop sequences and callbacks (``LlamaCppBackend.generate_stream``)."""
+        with self._using(None if name == self.name else name):
+            self.backend.generate_stream(requests, refill)
 
     @contextlib.contextmanager
     def _using(self, expert: str | None):
