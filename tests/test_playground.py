@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +27,7 @@ import pytest
 from codebabel.config import SamplingConfig
 from codebabel.errors import CodebabelError
 from codebabel.serve.server import ServeConfig
+from tests.browser import headless_chromium, screenshot
 from tests.conftest import needs_bwrap
 from tests.langkit import require_toolchain
 from tests.test_serve import LANGS, call, local, random_experts, running
@@ -227,23 +226,8 @@ def test_run_timeout_is_bounded():
 
 @pytest.fixture(scope="module")
 def browser():
-    missing = [name for name in ("chromium", "chromedriver") if shutil.which(name) is None]
-    if missing:
-        pytest.skip(f"{' and '.join(missing)} not installed: apt-get install chromium chromium-driver "
-                    "(scripts/setup.sh does)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1000"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    try:
+    with headless_chromium(1400, 1000) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @contextmanager
@@ -266,14 +250,6 @@ def serve_command(tmp_path: Path, *args: str):
         log.close()
 
 
-def screenshot(driver, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    assert driver.save_screenshot(str(path))
-    if os.environ.get("CODEBABEL_SCREENSHOTS"):
-        folder = Path(os.environ["CODEBABEL_SCREENSHOTS"])
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, folder / path.name)
-    return path
 
 
 def wait(driver, condition, timeout: float = 60, what: str = ""):

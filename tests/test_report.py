@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shutil
 from html.parser import HTMLParser
@@ -23,6 +22,7 @@ from codebabel.report.groups import comparisons, eval_series
 from codebabel.report.published import published_for
 from codebabel.report.runs import read_run
 from tests import reportkit
+from tests.browser import headless_chromium, screenshot
 from tests.conftest import needs_bwrap, run_cli
 
 
@@ -322,23 +322,8 @@ def test_no_figure_without_its_data(folder):
 
 @pytest.fixture(scope="module")
 def browser():
-    missing = [name for name in ("chromium", "chromedriver") if shutil.which(name) is None]
-    if missing:
-        pytest.skip(f"{' and '.join(missing)} not installed: apt-get install chromium chromium-driver "
-                    "(scripts/setup.sh does)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1300,1000", "--allow-file-access-from-files"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    try:
+    with headless_chromium(1300, 1000, "--allow-file-access-from-files") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_the_page_shows_every_figure_in_chromium(report, browser, tmp_path):
@@ -358,9 +343,4 @@ def test_the_page_shows_every_figure_in_chromium(report, browser, tmp_path):
     assert headings[:2] == ["Runs", "Evaluation"] and "Synthetic data" in headings
     height = browser.execute_script("return document.body.scrollHeight")
     browser.set_window_size(1300, min(height + 100, 12000))
-    path = tmp_path / "report.png"
-    assert browser.save_screenshot(str(path)) and path.stat().st_size > 10_000
-    if os.environ.get("CODEBABEL_SCREENSHOTS"):
-        folder = Path(os.environ["CODEBABEL_SCREENSHOTS"])
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, folder / path.name)
+    assert screenshot(browser, tmp_path, "report").stat().st_size > 10_000

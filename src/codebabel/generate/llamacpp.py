@@ -207,12 +207,10 @@ class LlamaCppBackend:
         stop: list[str],
         on_progress: Callable[[int], None] | None = None,
         on_result: Callable[[int, list[Completion]], None] | None = None,
-        seeds: list[int] | None = None,
     ) -> list[list[Completion]]:
         """Every sample of every prompt through the slots; ``on_result(i, samples)`` as soon as prompt ``i``'s
-        samples all exist (prompts may finish out of order). ``seeds``: each prompt's own seed (its sample ``k``
-        uses ``seeds[i] + k``; default ``sampling.seed`` for every prompt). A prompt past the context is an error
-        before anything decodes."""
+        samples all exist (prompts may finish out of order); sample ``k`` of every prompt uses seed
+        ``sampling.seed + k``. A prompt past the context is an error before anything decodes."""
         checker = StopChecker(self.tokenizer, stop)
         self.last_stats = {"generated_tokens": 0, "seconds": 0.0}
         t0 = time.perf_counter()
@@ -231,8 +229,7 @@ class LlamaCppBackend:
         jobs: list[Job] = []
         for i, prompt in enumerate(prompts):
             ids = encoded.setdefault(prompt, encode_prompt(self.tokenizer, prompt))
-            seed = sampling.seed if seeds is None else seeds[i]
-            jobs += self._jobs(i, ids, sampling, seed, stop, checker, deliver_for(i))
+            jobs += self._jobs(i, ids, sampling, sampling.seed, stop, checker, deliver_for(i))
         run_jobs(self.ctx, self.batch, jobs, self.parallel, self.kv_tokens, self.n_batch)
         self.last_stats["seconds"] = time.perf_counter() - t0
         return results  # type: ignore[return-value]

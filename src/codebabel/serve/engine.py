@@ -199,15 +199,15 @@ class Engine:
         """transformers: the batch in groups of one name, sampling settings (but the seed) and stop sequences."""
         groups: dict[tuple, list[Work]] = {}
         for w, name in self._route([(w, None) for w in batch]):
-            # the seed is each request's own (llama.cpp seeds each sample): not a reason to split the batch
+            # a batch draws from one generator, seeded with its first request's: the seed does not split it
             groups.setdefault((name, replace(w.sampling, seed=0), w.stop), []).append(w)
-        for (name, sampling, stop), works in groups.items():
+        for (name, _, stop), works in groups.items():
             try:
                 def on_result(i: int, samples: list[Completion], works=works, name=name) -> None:
                     self._done(works[i], list(samples), name)
 
-                outs = self.served.generate(name, [w.prompt for w in works], sampling, list(stop), on_result,
-                                            seeds=[w.sampling.seed for w in works])
+                outs = self.served.generate(name, [w.prompt for w in works], works[0].sampling, list(stop),
+                                            on_result)
                 for w, samples in zip(works, outs, strict=True):  # a backend that never called on_result
                     self._done(w, list(samples), name)
             except Exception as e:  # this group fails; the others still run

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from codebabel.config import SamplingConfig
@@ -95,16 +94,10 @@ class ServedModel:
         return list(self.router.route(prompts)) if prompts else []
 
     def generate(self, name: str, prompts: list[str], sampling: SamplingConfig, stop: list[str],
-                 on_result: Callable[[int, list[Completion]], None],
-                 seeds: list[int] | None = None) -> list[list[Completion]]:
-        """``name``: the base or an expert (never ``auto``: routed before). ``seeds``: each prompt's seed; llama.cpp
-        seeds every sample's sampler on its own, transformers draws a batch from one generator, seeded with the
-        first prompt's."""
+                 on_result: Callable[[int, list[Completion]], None]) -> list[list[Completion]]:
+        """One fixed batch (transformers; llama.cpp serves through :meth:`generate_stream`). ``name``: the base or
+        an expert (never ``auto``: routed before)."""
         with self._using(None if name == self.name else name):
-            if seeds is not None and isinstance(self.backend, LlamaCppBackend):
-                return self.backend.generate(prompts, sampling, stop, on_result=on_result, seeds=seeds)
-            if seeds:
-                sampling = replace(sampling, seed=seeds[0])
             return self.backend.generate(prompts, sampling, stop, on_result=on_result)
 
     @property

@@ -56,16 +56,16 @@ def write_dataset(r: SynthRecipe, functions: dict, tests: dict, tests_hash: str,
             f = by_id[k["function"]]
             split = split_of(f["id"], d.validation, d.test, salt="codebabel-synth")
             rid = f"{lang}/{f['id']}/{k['sample']}"
-            body = ({"text": training_text(f["train_prompt"], k["completion"])} if d.format == "text"
+            code = training_text(f["train_prompt"], k["completion"])  # the whole translated function
+            body = ({"text": code} if d.format == "text"
                     else {"prompt": f["train_prompt"], "completion": k["completion"]})
             meta = {"id": rid, "language": lang, "split": split, "function": f["id"], "name": f["name"],
                     "sample": k["sample"], "origin": f.get("origin"), "tests": len(f["cases"]),
                     "coverage": f["coverage"], "teacher": teacher,
                     "stages": {"tests": tests_hash, "translate": tr.stage.hash, "solutions": so.stage.hash}}
             rows[split].append({**body, **meta})
-            code = training_text(f["train_prompt"], k["completion"])
             chats[split].append({"messages": instruct_messages(language, f["train_prompt"], code), **meta})
-            pairs.append(Pair({lang: training_text(f["train_prompt"], k["completion"]), "py": f["source"]},
+            pairs.append(Pair({lang: code, "py": f["source"]},
                               {"id": f"synth/{rid}", "split": SPLIT_NAMES[split], "name": f["name"]}))
         for split in SPLITS:
             atomic_write_text(out / f"{lang}-{split}.jsonl",
