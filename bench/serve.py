@@ -9,7 +9,7 @@ request decodes its full budget unless the model ends it. Checks that no request
 latency and tokens/s, then stops the server with SIGTERM (it must exit 0). Bounded: ``--requests`` per phase,
 and ``--timeout`` seconds in all, after which the server is stopped and the run fails.
 
-    python bench/serve.py [--model smollm2-135m] [--clients 8] [--requests 24] [--max-tokens 64] [--batch-size 8]
+    python bench/serve.py [--model qwen2.5-coder-0.5b] [--clients 8] [--requests 24] [--max-tokens 64] [--batch-size 8]
 
 Ends with one line: ``RESULT throughput_ratio=<tokens/s with N clients ÷ with 1 client>`` (target ≥ 2) and each
 phase's figures.
@@ -31,7 +31,7 @@ import urllib.request
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default="smollm2-135m")
+    ap.add_argument("--model", default="qwen2.5-coder-0.5b")
     ap.add_argument("--clients", type=int, default=8, help="concurrent clients of the second phase")
     ap.add_argument("--requests", type=int, default=24, help="requests per phase (the first N HumanEval prompts)")
     ap.add_argument("--max-tokens", type=int, default=64)
