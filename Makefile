@@ -30,6 +30,7 @@ bench:
 	$(PYTHON) bench/synth.py
 	$(PYTHON) bench/batching.py
 	$(PYTHON) bench/serve.py
+	$(PYTHON) bench/ray_exec.py
 
 lint:
 	ruff check src tests bench

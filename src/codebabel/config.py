@@ -60,6 +60,11 @@ class SamplingConfig:
         return self.temperature == 0
 
 
+#: where sandboxed programs can run (``ExecutionConfig.executor``)
+EXECUTORS = ("local", "ray")
+#: where a corpus build's datatrove stages can run (``CorpusConfig.executor``)
+CORPUS_EXECUTORS = ("local", "ray", "slurm")
+
 #: the smallest address-space limit a program may get: below it no interpreter or runtime starts
 MIN_MEMORY_MB = 64
 
@@ -77,8 +82,20 @@ class ExecutionConfig:
     #: run Python programs in warm fork servers inside the sandbox (same fences, no interpreter start-up)
     warm: bool = True
     unsafe_no_sandbox: bool = False
+    #: where the programs run: ``local`` (this machine, ``workers`` at once) or ``ray`` (the worker processes of a
+    #: Ray cluster, each in the same sandbox with the same limits: ``execute/ray_pool.py``). Never in a run's
+    #: settings hash: the same programs give the same statuses wherever they run
+    executor: str = "local"
+    #: ``--executor ray``: the cluster's head (``HOST:PORT``, ``auto``, ``ray://HOST:PORT``); unset: ``$RAY_ADDRESS``,
+    #: else a one-machine Ray instance started for the run
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise CodebabelError(f"--executor {self.executor!r}: unknown; use one of {', '.join(EXECUTORS)} "
+                                 "(ray: the programs run on a Ray cluster, docs/scaling.md)")
+        if self.ray_address is not None and self.executor != "ray":
+            raise CodebabelError(f"--ray-address {self.ray_address}: only with --executor ray")
         if self.timeout_s <= 0:
             raise CodebabelError(f"--timeout {self.timeout_s}: must be > 0 seconds")
         if self.workers < 1:
@@ -195,12 +212,13 @@ class EvalConfig:
     def from_flags(cls, *, k: str = "1", n: int = 1, temperature: float = 0.0, top_p: float = 0.95, top_k: int = 0,
                    max_new_tokens: int = 512, seed: int = 0, timeout: float = 10.0, memory_mb: int = 2048,
                    workers: int | None = None, warm: bool = True, unsafe_no_sandbox: bool = False,
-                   **fields) -> EvalConfig:
+                   executor: str = "local", ray_address: str | None = None, **fields) -> EvalConfig:
         """``codebabel evaluate``'s flags: ``--k`` as typed (``"1,10"``), the sampling and execution flags flat,
         every other flag by its field's name. ``--reference`` and ``--stub`` run one sample per problem, whatever
         ``--n`` says."""
         execution = ExecutionConfig.from_flags(timeout_s=timeout, memory_mb=memory_mb, workers=workers, warm=warm,
-                                               unsafe_no_sandbox=unsafe_no_sandbox)
+                                               unsafe_no_sandbox=unsafe_no_sandbox, executor=executor,
+                                               ray_address=ray_address)
         one = fields.get("reference") or fields.get("stub")
         return cls(**fields, ks=parse_ks(k), execution=execution,
                    sampling=SamplingConfig(n=1 if one else n, temperature=temperature, top_p=top_p, top_k=top_k,
@@ -319,10 +337,26 @@ class CorpusConfig:
     #: datatrove tasks (parallel processes) of the per-file stage
     tasks: int = 1
     overwrite: bool = False
+    #: where the two datatrove stages run: local (this machine, ``tasks`` processes), ray (datatrove's
+    #: RayPipelineExecutor on the cluster at ``ray_address``) or slurm (SlurmPipelineExecutor: sbatch job arrays
+    #: on ``slurm_partition``, each task limited to ``slurm_time``). Not in the corpus's settings hash.
+    executor: str = "local"
+    ray_address: str | None = None
+    slurm_partition: str | None = None
+    slurm_time: str = "24:00:00"
 
     def __post_init__(self) -> None:
         if self.tasks < 1:
             raise CodebabelError(f"--tasks {self.tasks}: must be at least 1")
+        if self.executor not in CORPUS_EXECUTORS:
+            raise CodebabelError(f"--executor {self.executor!r}: unknown; use one of {', '.join(CORPUS_EXECUTORS)}")
+        if self.ray_address is not None and self.executor != "ray":
+            raise CodebabelError(f"--ray-address {self.ray_address}: only with --executor ray")
+        if self.executor == "slurm" and not self.slurm_partition:
+            raise CodebabelError("--executor slurm: pass --slurm-partition, the partition the jobs go to "
+                                 "(`sinfo -s` lists them)")
+        if self.slurm_partition is not None and self.executor != "slurm":
+            raise CodebabelError(f"--slurm-partition {self.slurm_partition}: only with --executor slurm")
 
 
 @dataclass(frozen=True)

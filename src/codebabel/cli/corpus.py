@@ -34,6 +34,15 @@ def corpus_build(
     test: Annotated[float, typer.Option(help="Fraction of files in the test split.")] = 0.05,
     tasks: Annotated[int, typer.Option(help="Parallel datatrove tasks for the per-file stage.")] = 1,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a corpus built with other settings.")] = False,
+    executor: Annotated[str, typer.Option(help="Where datatrove runs the stages: local | ray (a Ray cluster, "
+                                               "--ray-address) | slurm (sbatch job arrays; run the same command "
+                                               "again once they finish). docs/scaling.md")] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="--executor ray: the cluster's head, HOST:PORT (default: "
+                                                         "$RAY_ADDRESS, else a Ray instance on this machine).")] = None,
+    slurm_partition: Annotated[str | None, typer.Option(help="--executor slurm: the partition the jobs go "
+                                                             "to.")] = None,
+    slurm_time: Annotated[str, typer.Option(help="--executor slurm: time limit of each task "
+                                                 "(HH:MM:SS).")] = "24:00:00",
 ) -> None:
     """Build a corpus: decode, size and quality filters, exact + near dedup, decontamination, splits."""
     from codebabel.data.build import build_corpus
@@ -41,8 +50,15 @@ def corpus_build(
     cfg = CorpusConfig(language=language, out=out_dir, sources=tuple(sources or ()), hf=tuple(hf or ()),
                        data_dir=data_dir, text_key=text_key, from_system=from_system, tokenizer=tokenizer,
                        max_bytes=max_bytes, validation=validation, test=test, max_tokens=max_tokens, tasks=tasks,
-                       overwrite=overwrite)
-    _print(build_corpus(cfg, console=err), out_dir)
+                       overwrite=overwrite, executor=executor, ray_address=ray_address,
+                       slurm_partition=slurm_partition, slurm_time=slurm_time)
+    manifest = build_corpus(cfg, console=err)
+    if "submitted" in manifest:  # --executor slurm: the jobs are queued, the corpus is written by a later run
+        s = manifest["submitted"]
+        print(f"submitted: Slurm job(s) {', '.join(map(str, s['jobs'])) or '(none left to run)'}; logs in "
+              f"{s['logs']}; when they have finished, run the same command again to write the corpus", flush=True)
+        return
+    _print(manifest, out_dir)
 
 
 @app.command("stats", no_args_is_help=True)

@@ -20,6 +20,15 @@ ExpertsBaseUrl = Annotated[str | None, typer.Option(help=f"{_ENDPOINT}; with --e
 ApiKeyEnv = Annotated[str, typer.Option(help="--backend openai: environment variable holding the endpoint's API "
                                              "key.")]
 
+
+#: where the programs run (evaluate and evaluate translation)
+ExecutorOpt = Annotated[str, typer.Option(help="Where the programs run: local (this machine, --workers at once) | "
+                                               "ray (the workers of a Ray cluster, each in the same sandbox; "
+                                               "docs/scaling.md).")]
+RayAddressOpt = Annotated[str | None, typer.Option(help="--executor ray: the cluster's head, HOST:PORT (default: "
+                                                        "$RAY_ADDRESS, else a Ray instance on this machine for "
+                                                        "this run).")]
+
 app = typer.Typer(help="Evaluate a model (or given completions) on a benchmark by running the code in "
                        "the sandbox; `evaluate perplexity` measures perplexity on corpora.")
 
@@ -61,6 +70,8 @@ def evaluate(
     workers: Annotated[int | None, typer.Option(help="Programs run in parallel (default: CPU count).")] = None,
     warm: Annotated[bool, typer.Option("--warm/--cold", help="Python programs: warm fork server in the sandbox "
                                                              "(default) or one interpreter per program.")] = True,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
     results_dir: Annotated[str, typer.Option(help="Folder for run folders (one per settings hash).")] = "results",
     unsafe_no_sandbox: Annotated[bool, typer.Option("--unsafe-no-sandbox",
                                                     help="Run generated code WITHOUT bubblewrap. Dangerous.")] = False,
@@ -86,6 +97,7 @@ def evaluate(
         limit=limit, k=k, results_dir=results_dir, n=n, temperature=temperature, top_p=top_p, top_k=top_k,
         max_new_tokens=max_new_tokens, seed=seed, timeout=timeout, memory_mb=memory_mb, workers=workers, warm=warm,
         unsafe_no_sandbox=unsafe_no_sandbox, rerun=rerun, base_url=base_url, api_key_env=api_key_env,
+        executor=executor, ray_address=ray_address,
     )
     if cfg.several_languages:
         combined = evaluate_languages(cfg, console=err)
@@ -146,6 +158,8 @@ def evaluate_translation_cmd(
     limit: Annotated[int | None, typer.Option(help="Only the first N prompts.")] = None,
     workers: Annotated[int | None, typer.Option(help="Programs run in parallel (default: CPU count).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds per program.")] = 10.0,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto | fp32 | bf16 | fp16.")] = "auto",
     backend: Annotated[str, typer.Option(help="auto (llama.cpp on CPU where the model and every expert have a "
@@ -161,7 +175,8 @@ def evaluate_translation_cmd(
                             split=split, hide_language=hide_language, prompt_format=prompt_format,
                             max_new_tokens=max_new_tokens,
                             batch_size=batch_size, device=device, dtype=dtype, backend=backend, limit=limit,
-                            execution=ExecutionConfig.from_flags(timeout_s=timeout, workers=workers),
+                            execution=ExecutionConfig.from_flags(timeout_s=timeout, workers=workers,
+                                                                 executor=executor, ray_address=ray_address),
                             base_url=base_url, api_key_env=api_key_env)
     out.print(tables.translation(evaluate_translation(cfg, console=err), cfg))
     print(f"results: {out_dir}/summary.json", flush=True)

@@ -7,6 +7,11 @@ Two datatrove stages, as datatrove runs dedup:
 2. **one task** (dedup needs every document): exact dedup → near dedup → decontaminate → split →
    token budget → ``<split>/<rank>.jsonl`` shards.
 
+Where the stages run (``--executor``): this machine (datatrove's ``LocalPipelineExecutor``, ``tasks`` processes),
+a Ray cluster (``RayPipelineExecutor``) or Slurm (``SlurmPipelineExecutor``: one sbatch job array per stage, the
+second after the first; the command returns once they are submitted, and the same command run again once they
+have finished writes the corpus). On a cluster, ``--out`` must be on a filesystem every node shares.
+
 Resumable: datatrove marks each finished rank (``.work/<hash>/logs*/completions``) and skips it next time;
 the output appears all at once (stage 2 writes into ``.work`` and the split folders are moved in), and
 ``manifest.json`` is written last, so a folder with a manifest is a complete corpus. Rebuilding with the same
@@ -22,7 +27,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from datatrove.executor import LocalPipelineExecutor
+from datatrove.executor import LocalPipelineExecutor, RayPipelineExecutor, SlurmPipelineExecutor
 from rich.console import Console
 
 from codebabel.config import CorpusConfig
@@ -56,7 +61,9 @@ def build_corpus(cfg: CorpusConfig, console: Console | None = None, source: Mode
     sources = resolve_sources(cfg.sources, lang, from_system=cfg.from_system, hf=cfg.hf, data_dir=cfg.data_dir,
                               text_key=cfg.text_key)
     out = ensure_dir(cfg.out, "--out")
-    settings = {**asdict(cfg), "out": None, "sources": [s.label for s in sources], "tasks": None}
+    # where and how parallel the stages run changes no document: outside the settings hash
+    settings = {**asdict(cfg), "out": None, "sources": [s.label for s in sources], "tasks": None,
+                "executor": None, "ray_address": None, "slurm_partition": None, "slurm_time": None}
     key = settings_hash(settings)
     manifest_path = out / MANIFEST
 
@@ -73,6 +80,8 @@ def build_corpus(cfg: CorpusConfig, console: Console | None = None, source: Mode
         work.mkdir(parents=True, exist_ok=True)
         try:
             return _build(cfg, lang, sources, out, work, source)
+        except (_Unfinished, _Submitted):
+            raise  # the cluster's tasks that finished are kept for the next run
         except CodebabelError:
             # a bad input: nothing worth resuming (a rerun after fixing it starts afresh), and no half-written
             # output left behind
@@ -84,7 +93,10 @@ def build_corpus(cfg: CorpusConfig, console: Console | None = None, source: Mode
             raise
 
     # the manifest is the cache record (its settings and their hash beside the counts), written last
-    manifest, reused = cached(manifest_path, settings, build, merge=True)
+    try:
+        manifest, reused = cached(manifest_path, settings, build, merge=True)
+    except _Submitted as s:
+        return {"submitted": s.args[0]}
     if reused:
         console.print(f"corpus {out} is already built with these settings", highlight=False)
     else:
@@ -111,11 +123,6 @@ def _build(cfg: CorpusConfig, lang, sources, out: Path, work: Path, source: Mode
         _Progress("stage 1: read, filter, sign"),
         JsonlWriter(str(work / "stage1"), output_filename="${rank}.jsonl", compression=None),
     ]
-    _run(stage1, cfg.tasks, work / "logs1")
-    if not any(f.stat().st_size for f in (work / "stage1").glob("*.jsonl")):
-        # stage 2 would fail on an empty folder; the caller removes ``work``, so a rerun after adding files
-        # does not find stage 1 recorded as finished
-        raise CodebabelError(_nothing_kept(lang, sources, _step_counts([work / "logs1"])))
     final = work / "final"
     stage2 = [
         JsonlReader(str(work / "stage1"), glob_pattern="*.jsonl", compression=None),
@@ -127,7 +134,19 @@ def _build(cfg: CorpusConfig, lang, sources, out: Path, work: Path, source: Mode
         _Progress("stage 2: dedup, decontaminate, split"),
         JsonlWriter(str(final), output_filename="${split}/${rank}.jsonl", compression=None, adapter=_row),
     ]
-    _run(stage2, 1, work / "logs2")
+    _terminal_warnings_only()
+    first = _stage(cfg, stage1, cfg.tasks, work / "logs1", "stage1")
+    second = _stage(cfg, stage2, 1, work / "logs2", "stage2", depends=first)
+    if cfg.executor == "slurm" and second.get_incomplete_ranks():
+        if not first.get_incomplete_ranks():
+            _check_kept(lang, sources, work)
+        _terminal_warnings_only()
+        second.run()  # stage 1's job array first where it has unfinished ranks, stage 2's after it
+        raise _Submitted({"executor": "slurm", "jobs": [j for j in (first.job_id, second.job_id) if j != -1],
+                          "logs": str(work)})
+    _run(cfg, first)
+    _check_kept(lang, sources, work)
+    _run(cfg, second)
 
     steps = _step_counts([work / "logs1", work / "logs2"])
     for split in SPLITS:
@@ -150,6 +169,49 @@ def _build(cfg: CorpusConfig, lang, sources, out: Path, work: Path, source: Mode
     }
     atomic_write_text(out / CARD, dataset_card(manifest))
     return manifest
+
+
+def _check_kept(lang, sources, work: Path) -> None:
+    if not any(f.stat().st_size for f in (work / "stage1").glob("*.jsonl")):
+        # stage 2 would fail on an empty folder; the caller removes ``work``, so a rerun after adding files
+        # does not find stage 1 recorded as finished
+        raise CodebabelError(_nothing_kept(lang, sources, _step_counts([work / "logs1"])))
+
+
+class _Submitted(Exception):  # noqa: N818 -- not an error: the stages were handed to Slurm
+    """``--executor slurm``: the job arrays are submitted (``args[0]``: job ids, the logs folder)."""
+
+
+class _Unfinished(CodebabelError):
+    """Ranks that did not finish on a cluster: the finished ones are kept, the same command runs the rest."""
+
+
+def _stage(cfg: CorpusConfig, pipeline: list, tasks: int, logging_dir: Path, name: str, depends=None):
+    """One stage's datatrove executor, on ``cfg.executor``."""
+    common = {"pipeline": pipeline, "tasks": tasks, "logging_dir": str(logging_dir)}
+    if cfg.executor == "ray":
+        # its ranks log on the workers (datatrove: $TMPDIR/ray_logs there, copied to logging_dir at the end),
+        # which this process does not show (ray_pool.connect: log_to_driver=False)
+        return RayPipelineExecutor(**common, workers=tasks, cpus_per_task=1)
+    if cfg.executor == "slurm":
+        return SlurmPipelineExecutor(**common, time=cfg.slurm_time, partition=cfg.slurm_partition,
+                                     job_name=f"codebabel-corpus-{name}", depends=depends, cpus_per_task=1,
+                                     mem_per_cpu_gb=4 if name == "stage2" else 2, mail_type="NONE", qos=None)
+    return _QuietExecutor(**common, workers=tasks, start_method="fork")
+
+
+def _run(cfg: CorpusConfig, executor) -> None:
+    _terminal_warnings_only()
+    if cfg.executor == "ray":  # datatrove's Ray executor runs on the cluster this process is connected to
+        from codebabel.execute.ray_pool import connect
+
+        connect(cfg.ray_address)
+    executor.run()
+    left = executor.get_incomplete_ranks()
+    if left:  # datatrove's Ray executor logs a failed task and goes on; the local one raises
+        raise _Unfinished(f"corpus build: {len(left)} of {executor.world_size} task(s) did not finish on the "
+                          f"cluster (rank {left[0]} first); their logs are in {executor.logging_dir.path}/logs; "
+                          "run the same command again: the finished tasks are kept")
 
 
 def _remove_if_empty(folder: Path) -> None:
@@ -181,12 +243,6 @@ def _row(writer, doc) -> dict:
     return {"id": doc.id, "text": doc.text, **meta}
 
 
-def _run(pipeline: list, tasks: int, logging_dir: Path) -> None:
-    _terminal_warnings_only()
-    _QuietExecutor(pipeline=pipeline, tasks=tasks, workers=tasks, logging_dir=str(logging_dir),
-                   start_method="fork").run()
-
-
 def _terminal_warnings_only(logfile=None) -> None:
     """loguru (datatrove's logger): warnings and worse on the terminal, everything in ``logfile`` if given."""
     from loguru import logger
@@ -194,13 +250,14 @@ def _terminal_warnings_only(logfile=None) -> None:
     logger.remove()
     if logfile is not None:
         logger.add(logfile, level="DEBUG")
-    logger.add(sys.stderr, level="WARNING", filter=_no_tracebacks)
+    logger.add(sys.stderr, level="WARNING", filter=_shown)
 
 
-def _no_tracebacks(record) -> bool:
+def _shown(record) -> bool:
     """datatrove logs a failing rank's exception with its traceback before re-raising it; the CLI reports it
-    (a bad input in one line), so the terminal skips those records (the task log files keep them)."""
-    return record["exception"] is None
+    (a bad input in one line), so the terminal skips those records (the task log files keep them). Its Ray
+    executor warns that a local ``--out`` must be shared by every node, as docs/scaling.md says: not repeated."""
+    return record["exception"] is None and "points to a local filesystem" not in record["message"]
 
 
 class _QuietExecutor(LocalPipelineExecutor):

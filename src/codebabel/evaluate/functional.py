@@ -21,7 +21,7 @@ from codebabel.config import EvalConfig
 from codebabel.errors import CodebabelError
 from codebabel.evaluate.passk import mean_pass_at_k
 from codebabel.evaluate.sources import CompletionSource, completion_source, missing_given
-from codebabel.execute.runner import Job, run_many
+from codebabel.execute.runner import Job, ready, run_many
 from codebabel.execute.sandbox import Sandbox
 from codebabel.execute.status import Status
 from codebabel.generate.instruct import sanitise
@@ -32,6 +32,8 @@ from codebabel.progress import progress_bar
 from codebabel.store import RunStore, atomic_write_text, file_digest, provenance, settings_hash
 
 Key = tuple[str, int]
+#: execution settings that decide where and how fast programs run, not their results: outside the settings hash
+_WHERE_NOT_WHAT = ("workers", "warm", "executor", "ray_address")
 
 
 def benchmark_digest(problems: list[Problem]) -> str:
@@ -50,7 +52,7 @@ def run_settings(cfg: EvalConfig, language: str, source_identity: str, backend: 
         "benchmark": cfg.benchmark.lower(),
         "language": language,
         "source": source_identity,
-        "execution": {k: v for k, v in asdict(cfg.execution).items() if k not in ("workers", "warm")},
+        "execution": {k: v for k, v in asdict(cfg.execution).items() if k not in _WHERE_NOT_WHAT},
     }
     if digest is not None:
         s["benchmark_digest"] = digest
@@ -90,7 +92,7 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | N
     if (why := language.toolchain_missing()) is not None:
         raise CodebabelError(why)
     selected = problems[: cfg.limit] if cfg.limit else problems
-    sandbox = Sandbox(unsafe=cfg.execution.unsafe_no_sandbox)  # refuse early, before any generation
+    sandbox = ready(cfg.execution)  # refuse early, before any generation
     source = completion_source(cfg, language, problems, selected, backends, model)
     store = RunStore(
         Path(cfg.results_dir),
@@ -136,7 +138,7 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | N
 
 
 def _complete(store: RunStore, source: CompletionSource, selected: list[Problem], wanted: list[Key],
-              cfg: EvalConfig, sandbox: Sandbox, progress) -> tuple[int, float, float]:
+              cfg: EvalConfig, sandbox: Sandbox | None, progress) -> tuple[int, float, float]:
     """Execute the stored samples that have no result yet, then, chunk by chunk, store the samples the run
     lacks and execute them; returns ``(new results, generation s, execution s)``."""
     by_id = {p.task_id: p for p in selected}
@@ -229,7 +231,7 @@ def _resanitise(store: RunStore, by_id: dict[str, Problem]) -> int:
     return len(stale)
 
 
-def _execute(store: RunStore, by_id: dict[str, Problem], keys: list[Key], cfg: EvalConfig, sandbox: Sandbox,
+def _execute(store: RunStore, by_id: dict[str, Problem], keys: list[Key], cfg: EvalConfig, sandbox: Sandbox | None,
              progress, bar) -> int:
     jobs = []
     for task_id, sample in keys:

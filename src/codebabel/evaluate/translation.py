@@ -33,7 +33,7 @@ from codebabel.config import ExecutionConfig, check_endpoint
 from codebabel.data.pairs import Pair, read_pairs
 from codebabel.errors import CodebabelError
 from codebabel.evaluate.codematch import DATAFLOW_CONVENTION, codebleu_scores, exact_match
-from codebabel.execute.runner import Job, run_many, same_behaviour
+from codebabel.execute.runner import Job, ready, run_many, same_behaviour
 from codebabel.generate.openai_backend import Endpoint
 from codebabel.generate.routed import MODES
 from codebabel.inputs import ensure_dir
@@ -130,6 +130,7 @@ def evaluate_translation(cfg: TranslationConfig, console: Console | None = None,
         raise CodebabelError(f"--data {', '.join(cfg.data)}: no pair of split {cfg.split!r} holds both "
                              f"{cfg.target} and one of {', '.join(languages)}")
     by_id = {p.id: p for p in pairs}
+    ready(cfg.execution)  # the sandbox, or the Ray cluster, refused before anything is generated
     # ``out`` is made by the first file written (generations.json, after generating): a model or router that
     # fails to load leaves no folder behind
     out = Path(cfg.out).expanduser()

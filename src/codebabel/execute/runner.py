@@ -8,6 +8,7 @@ uid), so one program's fork bomb cannot starve the others.
 
 from __future__ import annotations
 
+import atexit
 import queue
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -120,38 +121,100 @@ def _outcome(key: Any, status: Status, r: ExecResult) -> Outcome:
                    (len(r.stdout) > _TAIL, len(r.stderr) > _TAIL))
 
 
+def ready(cfg: ExecutionConfig) -> Sandbox | None:
+    """Before any work, check that programs can run where ``cfg`` says, refusing in one line: the local sandbox
+    (returned, its self-test passed) or, with ``--executor ray``, the cluster (connected; each worker checks its
+    own sandbox before its first program)."""
+    if cfg.executor == "ray":
+        from codebabel.execute.ray_pool import connect
+
+        connect(cfg.ray_address)
+        return None
+    return Sandbox(unsafe=cfg.unsafe_no_sandbox)
+
+
+class Slot:
+    """One worker slot of a sandbox: programs run one at a time under the slot's uid, Python ones in the slot's
+    warm server (started on first use). The local pool holds ``workers`` slots; each Ray worker process holds
+    one (``execute/ray_pool.py``)."""
+
+    def __init__(self, sandbox: Sandbox, slot: int, warm: bool):
+        self.sandbox, self.slot = sandbox, slot
+        self.use_warm = warm and sandbox.can_warm
+        self.server: WarmPython | None = None
+
+    def run(self, job: Job, limits: Limits) -> Outcome:
+        interp = job.language.warm_interpreter() if self.use_warm else None
+        if interp is not None and self.server is None:
+            self.server = WarmPython(self.sandbox, self.slot, *interp)
+        return run_program(self.sandbox, job, limits, self.slot, self.server if interp is not None else None)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+
 def run_many(jobs: Iterable[Job], cfg: ExecutionConfig, on_done: Callable[[Outcome], None] | None = None,
              sandbox: Sandbox | None = None) -> Iterator[Outcome]:
-    """Yield an :class:`Outcome` per job as each finishes (completion order, not input order)."""
+    """Yield an :class:`Outcome` per job as each finishes (completion order, not input order).
+
+    ``cfg.executor``: ``local``, this machine's pool of ``cfg.workers`` slots; ``ray``, the worker processes of
+    a Ray cluster (``cfg.ray_address``), each running its share in the same sandbox with the same limits
+    (``sandbox`` is then unused: every worker has its own). Either way the outcomes come back to this process,
+    the one writer of the results."""
+    if cfg.executor == "ray":
+        from codebabel.execute.ray_pool import ray_map  # Ray is imported only for --executor ray
+
+        batches = ray_map(run_batch, _batched(jobs, RAY_BATCH), cfg.ray_address, shared=cfg)
+        yield from _pump((o for batch in batches for o in batch), on_done)
+        return
     sandbox = sandbox or Sandbox(unsafe=cfg.unsafe_no_sandbox)
     limits = limits_for(cfg)
-    slots: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for s in range(cfg.workers):
-        slots.put(s)
-    warm: dict[int, WarmPython] = {}  # one warm Python server per slot, started on first use
-    use_warm = cfg.warm and sandbox.can_warm
+    slots: queue.SimpleQueue[Slot] = queue.SimpleQueue()
+    every = [Slot(sandbox, s, cfg.warm) for s in range(cfg.workers)]
+    for slot in every:
+        slots.put(slot)
 
     def work(job: Job) -> Outcome:
         slot = slots.get()
         try:
-            server = None
-            interp = job.language.warm_interpreter() if use_warm else None
-            if interp is not None:
-                server = warm.get(slot) or warm.setdefault(slot, WarmPython(sandbox, slot, *interp))
-            return run_program(sandbox, job, limits, slot, server)
+            return slot.run(job, limits)
         finally:
             slots.put(slot)
 
-    jobs_iter = iter(jobs)
     try:
-        yield from _pump(jobs_iter, work, cfg.workers, on_done)
+        yield from _pump(bounded_map(jobs, work, cfg.workers, "codebabel-exec"), on_done)
     finally:
-        for server in warm.values():
-            server.close()
+        for slot in every:
+            slot.close()
 
 
-def _pump(jobs_iter, work, workers: int, on_done) -> Iterator[Outcome]:
-    for outcome in bounded_map(jobs_iter, work, workers, "codebabel-exec"):
+#: programs per Ray task: enough that Ray's per-task cost is small beside the programs' run time, few
+#: enough that a lost node loses little work and the last tasks balance over the cluster
+RAY_BATCH = 8
+_ray_slot: dict[tuple, Slot] = {}  # this process's slot, when it is a Ray worker (one task at a time)
+
+
+def run_batch(jobs: list[Job], cfg: ExecutionConfig) -> list[Outcome]:
+    """What a Ray worker process runs (``--executor ray``): ``jobs`` in this process's one slot, the sandbox
+    (its self-test) and the warm server kept for the process's later batches."""
+    key = (cfg.unsafe_no_sandbox, cfg.warm)
+    if key not in _ray_slot:
+        _ray_slot[key] = Slot(Sandbox(unsafe=cfg.unsafe_no_sandbox), 0, cfg.warm)
+        atexit.register(_ray_slot[key].close)
+    limits = limits_for(cfg)
+    return [_ray_slot[key].run(job, limits) for job in jobs]
+
+
+def _batched(items: Iterable, n: int) -> Iterator[list]:
+    items = iter(items)
+    while batch := list(islice(items, n)):
+        yield batch
+
+
+def _pump(outcomes: Iterable[Outcome], on_done) -> Iterator[Outcome]:
+    for outcome in outcomes:
         if on_done:
             on_done(outcome)
         yield outcome

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from codebabel.config import EXECUTORS
 from codebabel.errors import CodebabelError
 from codebabel.languages import get_language
 from codebabel.train.recipe import build_typed, read_yaml
@@ -144,6 +145,9 @@ class ExecutionSettings:
     #: programs run in parallel (unset = one per CPU)
     workers: int | None = None
     unsafe_no_sandbox: bool = False
+    #: where stages 3 and 4 run their programs: local | ray (a Ray cluster, ``ray_address``; docs/scaling.md)
+    executor: str = "local"
+    ray_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -245,6 +249,8 @@ def synth_recipe_from_dict(data: dict, where: str) -> SynthRecipe:
     _at_least(at, "execution.memory_mb", e.memory_mb, 64)
     if e.workers is not None:
         _at_least(at, "execution.workers", e.workers, 1)
+    if e.executor not in EXECUTORS:
+        raise CodebabelError(f"{at}: execution.executor {e.executor!r} is unknown; use one of {', '.join(EXECUTORS)}")
     return replace(r, languages=tuple(names))
 
 

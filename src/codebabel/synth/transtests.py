@@ -103,7 +103,8 @@ class TranslateResult:
 def execution_config(r: SynthRecipe) -> ExecutionConfig:
     e = r.execution
     return ExecutionConfig(timeout_s=e.timeout_s, memory_mb=e.memory_mb, workers=e.workers or available_cpus(),
-                           unsafe_no_sandbox=e.unsafe_no_sandbox)
+                           unsafe_no_sandbox=e.unsafe_no_sandbox, executor=e.executor,
+                           ray_address=e.ray_address if e.executor == "ray" else None)
 
 
 def run_translate(r: SynthRecipe, lang: Language, tests_hash: str, functions: list[dict], sandbox: Sandbox,
