@@ -374,6 +374,11 @@ def test_pipeline_end_to_end_with_a_scripted_teacher(tmp_path):
     assert len(pairs) == so["kept"] and all(set(p.code) == {"lua", "py"} for p in pairs)
     card = (ds / "README.md").read_text()
     assert "## Yield funnel" in card and "low_coverage 1" in card and "| 4 translations: lua |" in card
+    from huggingface_hub import DatasetCard
+
+    meta = DatasetCard.load(ds / "README.md").data  # Hub front matter (issue 19)
+    assert {"codebabel", "synthetic", "lua"} <= set(meta.tags) and meta.task_categories == ["text-generation"]
+    assert [c["config_name"] for c in meta.to_dict()["configs"]][:2] == ["lua", "lua-chat"]
     # a rerun does nothing again: no sample generated, every stage read back
     again = run_synth(r, teacher=ScriptedTeacher(counter))
     assert len(counter.read_text().splitlines()) == 6 * 2 + 4 * 4

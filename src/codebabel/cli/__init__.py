@@ -23,6 +23,7 @@ from codebabel.cli import (
     evaluate,
     models,
     pairs,
+    push,
     quickstart,
     report,
     route,
@@ -65,6 +66,7 @@ app.command("synth", no_args_is_help=True)(synth.synth_cmd)
 app.command("serve", no_args_is_help=True)(serve.serve_cmd)
 app.command("translate", no_args_is_help=True)(translate.translate_cmd)
 app.command("report", no_args_is_help=True)(report.report_cmd)
+app.command("push", no_args_is_help=True)(push.push_cmd)
 app.add_typer(models.app, name="models")
 app.add_typer(benchmark.app, name="benchmark")
 app.add_typer(evaluate.app, name="evaluate")

@@ -9,6 +9,7 @@ import typer
 from codebabel.cli import tables
 from codebabel.cli.tables import err, out
 from codebabel.config import ExportConfig
+from codebabel.errors import CodebabelError
 
 
 def train_cmd(
@@ -17,14 +18,24 @@ def train_cmd(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a recipe field: key=value, dotted "
                                                                    "(lora.r=16, stages.1.max_steps=50).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run from its newest checkpoint.")] = False,
+    push_to_hub: Annotated[str | None, typer.Option("--push-to-hub", metavar="REPO",
+                                                    help="Then upload the adapter or model, with its card, to this "
+                                                         "Hub repo (owner/name; token: HF_TOKEN or `hf auth "
+                                                         "login`).")] = None,
+    private: Annotated[bool, typer.Option("--private", help="With --push-to-hub: create the repo private.")
+                       ] = False,
 ) -> None:
     """Fine-tune a model (LoRA or full) on corpus folders, stage by stage; resumable."""
+    from codebabel.hub import HubTarget
     from codebabel.train.recipe import load_recipe
     from codebabel.train.trainer import train
 
-    summary = train(load_recipe(recipe, set_ or []), resume=resume, console=err)
+    summary = train(load_recipe(recipe, set_ or []), resume=resume, console=err,
+                    push_to=HubTarget.from_flags(push_to_hub, private))
     out.print(tables.train(summary))
     print(f"result: {summary['result']}", flush=True)
+    if summary.get("pushed"):
+        print(f"pushed: {summary['pushed']}", flush=True)
 
 
 def export_cmd(
@@ -44,11 +55,22 @@ def export_cmd(
     gguf_base: Annotated[str | None, typer.Option(help="GGUF (file or registered name) whose metadata and "
                                                        "tokenizer a model export reuses (default: the base's "
                                                        "own GGUF).")] = None,
+    push_to_hub: Annotated[str | None, typer.Option("--push-to-hub", metavar="REPO",
+                                                    help="With --merge (a folder): then upload it, with its card, "
+                                                         "to this Hub repo (owner/name).")] = None,
+    private: Annotated[bool, typer.Option("--private", help="With --push-to-hub: create the repo private.")
+                       ] = False,
 ) -> None:
     """Write a merged model (base weights + LoRA adapter, a plain Hugging Face folder) or a GGUF for llama.cpp."""
+    from codebabel.hub import HubTarget
+
     cfg = ExportConfig(adapter=adapter, out=out_dir, merge=merge, model=model, gguf=gguf, outtype=outtype,
                        gguf_base=gguf_base)
+    target = HubTarget.from_flags(push_to_hub, private)
     if cfg.gguf:
+        if target is not None:
+            raise CodebabelError("--push-to-hub: only with --merge alone (a model folder); push a .gguf with "
+                                 "`hf upload REPO FILE`")
         from codebabel.models.gguf_export import export_gguf
 
         path = export_gguf(cfg.out, adapter=cfg.adapter, model=cfg.model, merge=cfg.merge, outtype=cfg.outtype,
@@ -58,4 +80,7 @@ def export_cmd(
         return
     from codebabel.train.trainer import export_merged
 
-    print(f"merged: {export_merged(cfg.adapter, cfg.out, cfg.model)}", flush=True)
+    path = export_merged(cfg.adapter, cfg.out, cfg.model, push_to=target)
+    print(f"merged: {path}", flush=True)
+    if target is not None:
+        print(f"pushed: {path} -> {target.repo}", flush=True)

@@ -42,6 +42,24 @@ class ModelSource:
     def display_name(self) -> str:
         return self.spec
 
+    @property
+    def hub_id(self) -> str | None:
+        """The Hub repo these weights come from, where known (a model card's ``base_model``)."""
+        return hub_id_of(self.spec)
+
+
+def hub_id_of(spec: str) -> str | None:
+    """The Hugging Face Hub repo a model spec names, without resolving it (no pull, no network): a registered
+    model's source repo, or the spec itself when it is a Hub id (``owner/name``) and no local file or folder;
+    ``None`` for local folders and ``.gguf`` files, whose Hub origin is not known."""
+    spec = str(spec).strip()
+    entry = get_registered(spec)
+    if entry is not None:
+        return entry.hub_id or None
+    if not spec or _looks_like_path(spec) or Path(spec).expanduser().exists() or "/" not in spec:
+        return None
+    return spec if _HUB_ID.match(spec) else None
+
 
 def _one_line(e: BaseException) -> str:
     text = str(e).strip()

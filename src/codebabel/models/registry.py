@@ -30,6 +30,8 @@ class RegisteredModel:
     chat_instruction: str = DEFAULT_CHAT_INSTRUCTION
     license: str = ""
     aliases: tuple[str, ...] = field(default=())
+    #: the Hugging Face Hub repo of the weights this GGUF was made from (model cards' ``base_model``)
+    hub_id: str = ""
 
 
 REGISTRY: dict[str, RegisteredModel] = {
@@ -47,6 +49,7 @@ REGISTRY: dict[str, RegisteredModel] = {
             # an instruct model: instruct replies repeat the whole function (more tokens for the same 0).
             prompt_format="raw",
             license="apache-2.0",
+            hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
         ),
         RegisteredModel(
             name="qwen2.5-coder-0.5b",
@@ -60,6 +63,7 @@ REGISTRY: dict[str, RegisteredModel] = {
             prompt_format="instruct",
             license="apache-2.0",
             aliases=("qwen-coder-0.5b",),
+            hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct",
         ),
     )
 }

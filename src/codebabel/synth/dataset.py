@@ -15,16 +15,24 @@
 - ``pairs/<lang>.jsonl`` — the same translations as translation pairs (data/pairs/format.py:
   ``{"id", "split", "name", "<lang>": translation, "py": the original function}``) for the translation experts;
 - ``README.md`` (the card: how it was made, the yield funnel with every stage's kept and dropped counts and
-  reasons, time per stage) and ``funnel.json`` (the same numbers).
+  reasons, time per stage; Hub front matter: licence where the sources' corpora agree on one, ``language: code``,
+  ``task_categories``, ``size_categories``, tags, one ``configs`` entry per language and row format so the Hub's
+  viewer reads each file set apart) and ``funnel.json`` (the same numbers). :func:`refresh_card` rewrites the
+  front matter of an existing dataset folder from its ``funnel.json`` alone, keeping the card's text.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from codebabel.cards import CARD, language_tag, license_fields, size_category, write_card
+from codebabel.cards import refresh_card as refresh_card_file
 from codebabel.data.pairs.format import SPLIT_NAMES, Pair, write_pairs
 from codebabel.data.splits import split_of
+from codebabel.errors import CodebabelError
 from codebabel.generate.instruct import instruct_messages
+from codebabel.inputs import read_json
 from codebabel.languages import get_language
 from codebabel.store import atomic_write_text
 from codebabel.synth.recipe import SynthRecipe
@@ -78,10 +86,54 @@ def write_dataset(r: SynthRecipe, functions: dict, tests: dict, tests_hash: str,
     funnel = {"run": str(r.run_dir), "functions": functions, "tests": tests,
               "languages": {lang: {"translate": res["translate"].summary, "solutions": res["solutions"].summary,
                                    "rows": rows_per_lang[lang]} for lang, res in per_language.items()},
-              "teacher": teacher, "provenance": provenance}
+              "teacher": teacher, "provenance": provenance, "sources": [str(x) for x in r.sources],
+              "chat": bool(d.chat)}
     atomic_write_text(out / "funnel.json", json.dumps(funnel, indent=2) + "\n")
-    atomic_write_text(out / "README.md", card(r, funnel))
+    write_card(out / CARD, "dataset", card_metadata(funnel, out), card(r, funnel), keep=False)
     return funnel
+
+
+def refresh_card(folder: str | Path) -> Path:
+    """Rewrite the front matter of a synth dataset folder's card from its ``funnel.json`` (the card's text kept):
+    no stage runs, nothing is generated."""
+    folder = Path(folder)
+    if not (folder / "funnel.json").is_file():
+        raise CodebabelError(f"'{folder}': no funnel.json there, so not a `codebabel synth` dataset folder")
+    funnel = read_json(folder / "funnel.json", "funnel")
+    return refresh_card_file(folder / CARD, "dataset", card_metadata(funnel, folder))
+
+
+def card_metadata(funnel: dict, folder: Path) -> dict:
+    """The card's Hub front matter from the funnel and the files in ``folder``."""
+    langs = list(funnel["languages"])
+    rows = sum(n for lang in langs for n in funnel["languages"][lang]["rows"].values())
+    configs = []
+    for lang in langs:
+        counts = funnel["languages"][lang]["rows"]
+        for name, stem in ((lang, lang), (f"{lang}-chat", f"{lang}-chat")):
+            files = [{"split": s, "path": f"{stem}-{s}.jsonl"} for s in SPLITS
+                     if counts.get(s) and (folder / f"{stem}-{s}.jsonl").is_file()]
+            if files:
+                configs.append({"config_name": name, "data_files": files})
+    return {"pretty_name": f"codebabel synth: {Path(str(funnel.get('run', folder))).name}",
+            "language": ["code"], "task_categories": ["text-generation"], "size_categories": [size_category(rows)],
+            "tags": ["codebabel", "synthetic", "multipl-t",
+                     *(language_tag(get_language(lang).display_name) for lang in langs)],
+            **license_fields(_sources_license(funnel.get("sources") or [])), "configs": configs or None}
+
+
+def _sources_license(sources: list[str]) -> str | None:
+    """The one licence of every file of the sources where each is a corpus folder whose manifest counts them
+    (``codebabel corpus build``); ``None`` where they disagree, a file's is unknown, or a source is no corpus."""
+    found: set[str] = set()
+    for src in sources:
+        manifest = Path(src) / "manifest.json"
+        try:
+            licenses = json.loads(manifest.read_text(encoding="utf-8")).get("licenses") or {}
+        except (OSError, ValueError):
+            return None
+        found.update(licenses)
+    return found.pop() if len(found) == 1 else None
 
 
 def _reasons(dropped: dict) -> str:

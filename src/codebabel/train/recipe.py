@@ -24,6 +24,8 @@ METHODS = ("lora", "full")
 SCHEDULES = ("linear", "cosine", "constant", "constant_with_warmup")
 OPTIMIZERS = ("adamw_torch", "adamw_torch_fused", "adafactor", "sgd")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+#: ``report_to`` names → the package each needs (``none``: no tracker; metrics.jsonl is always written)
+TRACKERS = {"tensorboard": "tensorboard", "wandb": "wandb"}
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ class Recipe(Hyper):
     device: str = "auto"
     lora: LoraSettings = field(default_factory=LoraSettings)
     stages: tuple[Stage, ...] = ()
-    #: TensorBoard / W&B logging when those packages are installed (JSONL metrics are always written)
+    #: trackers, besides metrics.jsonl: tensorboard (event files in RUN/tensorboard/<stage>/), wandb (an offline run
+    #: in RUN/wandb/ unless WANDB_MODE is set), or none; a tracker whose package is missing is an error
     report_to: tuple[str, ...] = ()
     #: CPU (glibc): give freed tensor memory back to the OS at once; peak RSS about halves, steps slower (bench/training.py)
     release_memory: bool = False
@@ -166,6 +169,29 @@ def _check(r: Recipe, where: str) -> None:
                                  "JSONL sample files")
     if r.lora.r < 1 or r.lora.alpha < 1 or not 0 <= r.lora.dropout < 1:
         raise CodebabelError(f"recipe '{where}': lora needs r >= 1, alpha >= 1, dropout in [0, 1)")
+    trackers(r, where)
+
+
+def trackers(r: Recipe, where: str = "recipe") -> list[str]:
+    """The recipe's ``report_to`` trackers (``none`` dropped), each known and its package installed; else a
+    one-line error naming the key and the ``pip install`` that fixes it."""
+    import importlib.util
+
+    names = [n.strip().lower() for n in r.report_to]
+    for name in names:
+        if name != "none" and name not in TRACKERS:
+            raise CodebabelError(f"recipe '{where}': report_to {name!r} is unknown; use "
+                                 f"{', '.join(TRACKERS)} or none")
+    if "none" in names and len(names) > 1:
+        raise CodebabelError(f"recipe '{where}': report_to lists none with {', '.join(n for n in names if n != 'none')}"
+                             "; keep one")
+    out = [n for n in names if n != "none"]
+    for name in out:
+        if importlib.util.find_spec(TRACKERS[name]) is None:
+            raise CodebabelError(f"recipe '{where}': report_to {name} needs the {TRACKERS[name]} package, which is "
+                                 f"not installed; pip install {TRACKERS[name]} (or 'codebabel[trackers]'), or "
+                                 "drop it from report_to")
+    return out
 
 
 # -- dict → dataclass ------------------------------------------------------------------------------------------

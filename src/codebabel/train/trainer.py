@@ -8,14 +8,16 @@ finished one so ``--resume`` skips it), and the measurements (metrics.jsonl: los
 tokens, tokens/s, peak memory per step; summary.json at the end).
 
 Layout: ``<output>/<name>/stages/<stage>/checkpoint-N/`` (Trainer's), ``.../<stage>/done.json``,
-``<output>/<name>/{adapter|model}/`` (the result, with a README model card), ``metrics.jsonl``,
-``summary.json``.
+``<output>/<name>/{adapter|model}/`` (the result, with a model card: train/card.py), ``metrics.jsonl``,
+``summary.json``; with ``report_to``, ``tensorboard/<stage>/`` (TensorBoard event files) and ``wandb/`` (a W&B
+run, offline unless ``WANDB_MODE`` says otherwise).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import resource
 import time
 import warnings
@@ -25,12 +27,14 @@ from typing import Any
 from rich.console import Console
 
 from codebabel.errors import CodebabelError
+from codebabel.hub import HubTarget, hub_token, push_folder
 from codebabel.models.loading import ModelSource, attach_adapter, load_model, load_tokenizer, resolve
 from codebabel.models.lora import lora_targets
 from codebabel.store import atomic_write_text
+from codebabel.train.card import write_merged_card, write_model_card
 from codebabel.train.loss import chunked_lm_loss
 from codebabel.train.packing import PackedCollator
-from codebabel.train.recipe import Hyper, Recipe
+from codebabel.train.recipe import Hyper, Recipe, trackers
 from codebabel.train.samples import check_data, packed_rows
 
 
@@ -82,7 +86,7 @@ def _args(hyper: Hyper, recipe: Recipe, out: Path, has_eval: bool):
 
     bf16 = hyper.dtype == "bfloat16" or (hyper.dtype == "auto" and torch.cuda.is_available()
                                          and torch.cuda.is_bf16_supported())
-    report = [r for r in recipe.report_to if _installed(r)]
+    report = trackers(recipe)
     return TrainingArguments(
         output_dir=str(out),
         per_device_train_batch_size=hyper.batch_size,
@@ -108,6 +112,7 @@ def _args(hyper: Hyper, recipe: Recipe, out: Path, has_eval: bool):
         # activation_checkpointing (the old name warns), older releases only know gradient_checkpointing
         **_checkpointing_args(hyper.gradient_checkpointing, {"use_reentrant": False}),
         report_to=report or "none",
+        run_name=recipe.name,
         remove_unused_columns=False,
         include_num_input_tokens_seen="all",  # counted from the batch's num_real_tokens (_PackedTrainer)
         use_cpu=recipe.device == "cpu" or not torch.cuda.is_available(),
@@ -145,10 +150,41 @@ def release_freed_memory() -> bool:
         return False
 
 
-def _installed(module: str) -> bool:
-    import importlib.util
+def _tensorboard_into(trainer, folder: Path) -> None:
+    """Point the TensorBoard callback ``report_to`` added at ``folder`` (the run's ``tensorboard/<stage>/``)
+    instead of transformers' default (``TENSORBOARD_LOGGING_DIR``, else ``<stage>/runs/<date>_<host>``)."""
+    from transformers.integrations import TensorBoardCallback
 
-    return importlib.util.find_spec(module) is not None
+    for cb in trainer.callback_handler.callbacks:
+        if isinstance(cb, TensorBoardCallback):
+            cb.logging_dir = str(folder)
+
+
+class _WandbRun:
+    """The W&B run of a training run when ``report_to`` names wandb: started here, before the stages, so it is
+    offline (unless ``WANDB_MODE`` is set: the user's choice wins) and lives in ``RUN/wandb/``; transformers'
+    ``WandbCallback`` logs into it (it only starts a run where none is active); finished after the last stage.
+    Only the main process of a launch has one."""
+
+    def __init__(self, recipe: Recipe, root: Path, main: bool):
+        self.on = main and "wandb" in trackers(recipe)
+        self.recipe, self.root = recipe, root
+
+    def __enter__(self):
+        if self.on:
+            import wandb
+
+            wandb.init(project=os.environ.get("WANDB_PROJECT", "codebabel"), name=self.recipe.name,
+                       group=self.recipe.name, job_type="train", dir=str(self.root), config=_plain(self.recipe),
+                       mode=None if os.environ.get("WANDB_MODE") else "offline")
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if self.on:
+            import wandb
+
+            wandb.finish(exit_code=0 if kind is None else 1)
+        return False
 
 
 def _model(recipe: Recipe, hyper: Hyper, previous: Path | None, source: ModelSource):
@@ -208,10 +244,12 @@ def newest_checkpoint(folder: Path) -> Path | None:
 
 
 def train(recipe: Recipe, resume: bool = False, console: Console | None = None, callbacks: list | None = None,
-          source: ModelSource | None = None) -> dict:
+          source: ModelSource | None = None, push_to: HubTarget | None = None) -> dict:
     """Run every stage of ``recipe``; returns (and writes) the summary. The recipe's data are checked and the
     first stage's data loaded before the run folder is made. ``source``: ``recipe.model`` already resolved (a
-    job that trains several runs on one model resolves it once); else it is resolved here, once."""
+    job that trains several runs on one model resolves it once); else it is resolved here, once. ``push_to``:
+    upload the result (``adapter/`` or ``model/``, with its card) to that Hub repo once every stage is done
+    (a failed push leaves the finished run; ``--resume`` pushes again without training)."""
     from accelerate import PartialState
 
     console = console or Console(stderr=True)
@@ -225,6 +263,8 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
     plan = recipe.stage_list()
     pending = [(name, hyper) for name, hyper in plan if not (root / "stages" / name / "done.json").is_file()]
     check_recipe_data(recipe, pending)
+    if push_to is not None:
+        hub_token()  # no token: refused before anything trains
     if recipe.release_memory:
         release_freed_memory()
     source = resolve(source or recipe.model)
@@ -236,7 +276,8 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
         (root / "recipe.json").write_text(json.dumps(_plain(recipe), indent=2) + "\n")
     dist.wait_for_everyone()
     try:
-        return _train_stages(recipe, plan, root, tokenizer, first, resume, console, callbacks, dist, source)
+        with _WandbRun(recipe, root, dist.is_main_process):
+            out = _train_stages(recipe, plan, root, tokenizer, first, resume, console, callbacks, dist, source)
     except BaseException:
         # nothing trained by this invocation in a folder it made: leave nothing behind (a rerun starts afresh)
         if created and dist.is_main_process and not _trained_anything(root):
@@ -244,6 +285,12 @@ def train(recipe: Recipe, resume: bool = False, console: Console | None = None, 
 
             shutil.rmtree(root, ignore_errors=True)
         raise
+    try:
+        if push_to is not None and dist.is_main_process:
+            out["pushed"] = push_folder(out["result"], push_to, "model", f"codebabel train: {recipe.name}")
+    finally:
+        dist.wait_for_everyone()  # a failed push (main process) must not leave the others waiting
+    return out
 
 
 def check_recipe_data(recipe: Recipe, stages: list[tuple[str, Hyper]] | None = None) -> None:
@@ -309,6 +356,7 @@ def _train_stages(recipe: Recipe, plan: list[tuple[str, Hyper]], root: Path, tok
             model=model, args=_args(hyper, recipe, stage_dir, bool(eval_rows)), train_dataset=rows,
             eval_dataset=eval_rows or None, data_collator=PackedCollator(tokenizer.pad_token_id or 0),
             processing_class=tokenizer, callbacks=[_metrics_callback(metrics, name), *(callbacks or [])])
+        _tensorboard_into(trainer, root / "tensorboard" / name)
         checkpoint = newest_checkpoint(stage_dir) if resume else None
         ts = time.monotonic()
         result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
@@ -333,28 +381,21 @@ def _train_stages(recipe: Recipe, plan: list[tuple[str, Hyper]], root: Path, tok
     out = {"run_dir": str(root), "result": str(result_dir), "stages": stages,
            "wall_s": round(time.monotonic() - t0, 2), "metrics": str(metrics)}
     if dist.is_main_process:
-        _publish(recipe, plan, previous, result_dir)
+        _publish(recipe, previous, result_dir, stages)
         atomic_write_text(root / "summary.json", json.dumps(out, indent=2) + "\n")
     dist.wait_for_everyone()
     return out
 
 
-def _publish(recipe: Recipe, plan: list[tuple[str, Hyper]], final: Path, target: Path) -> Path:
-    """Copy the last stage's result to ``target`` (``adapter/`` or ``model/``), with a model card."""
+def _publish(recipe: Recipe, final: Path, target: Path, stages: list[dict]) -> Path:
+    """Copy the last stage's result to ``target`` (``adapter/`` or ``model/``), with a model card with Hub front
+    matter over PEFT's (train/card.py)."""
     import shutil
 
-    last_method = plan[-1][1].method
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(final, target)
-    card = [f"# {recipe.name}", "", f"Fine-tuned by `codebabel train` ({last_method}) from `{recipe.model}`.", "",
-            "## Data", ""]
-    card += [f"- stage `{n}`: {', '.join(h.data)} ({h.split})" for n, h in plan]
-    card += ["", "## Recipe", "", "```json", json.dumps(_plain(recipe), indent=2), "```", "",
-             "Metrics per step: `metrics.jsonl` next to this folder; per stage: `summary.json`.", ""]
-    if last_method == "lora":
-        card.insert(3, "Load with `PeftModel.from_pretrained(base, this_folder)`.")
-    (target / "README.md").write_text("\n".join(card))
+    write_model_card(target, _plain(recipe), stages)
     return target
 
 
@@ -364,9 +405,10 @@ def _plain(recipe: Recipe) -> Any:
     return json.loads(json.dumps(asdict(recipe), default=str))
 
 
-def export_merged(adapter: str, out: str, model: str | None = None) -> Path:
+def export_merged(adapter: str, out: str, model: str | None = None, push_to: HubTarget | None = None) -> Path:
     """Merge a LoRA adapter into its base model and save a plain Hugging Face folder (``codebabel export
-    --merge``). The base is ``model``, else the adapter's ``base_model_name_or_path``."""
+    --merge``), with a model card (train/card.py ``write_merged_card``). The base is ``model``, else the adapter's
+    ``base_model_name_or_path``. ``push_to``: then upload the folder to that Hub repo."""
 
     apath = Path(adapter).expanduser()
     cfg_path = apath / "adapter_config.json"
@@ -378,6 +420,8 @@ def export_merged(adapter: str, out: str, model: str | None = None) -> Path:
     target = Path(out).expanduser()
     if target.exists() and any(target.iterdir()):
         raise CodebabelError(f"--out {out}: exists and is not empty; choose a new folder")
+    if push_to is not None:
+        hub_token()  # no token: refused before anything is merged
     base_model, tokenizer = load_model(base, device="cpu", dtype="float32")
     merged = attach_adapter(base_model, apath).merge_and_unload()
     tmp = target.with_name(f".{target.name}.partial")
@@ -387,9 +431,10 @@ def export_merged(adapter: str, out: str, model: str | None = None) -> Path:
         shutil.rmtree(tmp)
     merged.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
-    (tmp / "README.md").write_text(f"# merged\n\n`{base}` with the LoRA adapter `{apath}` merged in by "
-                                   "`codebabel export --merge`.\n")
+    write_merged_card(tmp, apath, base, model)
     if target.exists():
         target.rmdir()
     tmp.rename(target)
+    if push_to is not None:
+        push_folder(target, push_to, "model", f"codebabel export --merge: {apath.name} merged into {base}")
     return target
