@@ -86,8 +86,9 @@ def test_the_report_has_a_page_markdown_and_every_figure(report):
     parser = Page()
     parser.feed(page)
     # one figure per kind of data the runs hold (status and pass@k, before/after, training, translation,
-    # routing of two runs, two synth funnels)
-    expected = {"passk", "status", "training", "translation", "routing-1", "routing-2", "funnel-1", "funnel-2"}
+    # routing of two runs, two synth funnels; the analyses: memory and time per training method)
+    expected = {"passk", "status", "training", "translation", "routing-1", "routing-2", "funnel-1", "funnel-2",
+                "methods"}
     if shutil.which("bwrap"):
         expected.add("comparison")
     assert {Path(src).stem for src in parser.images} == expected

@@ -112,7 +112,7 @@ def test_the_command_counts_what_it_skips_and_filters_by_kind(tree):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--kind", "sweep"], "--kind sweep: unknown; use one of eval, train, translation, synth, route"),
+    (["--kind", "sweeps"], "--kind sweeps: unknown; use one of eval, train, translation, synth, route"),
     (["--root", "/no/such/folder"], "--root /no/such/folder: no such folder"),
 ])
 def test_bad_options_are_one_line_errors(args, message):

@@ -121,6 +121,27 @@ def iter_jsonl(path: str | Path, what: str = "file", record: str = "record") -> 
         yield lineno, row
 
 
+def read_yaml_mapping(path: str | Path, what: str, missing_hint: str, mapping_hint: str) -> dict:
+    """The YAML mapping in the settings file ``path`` (a recipe, a sweep): one-line :class:`CodebabelError` when
+    it is missing (``what 'path': no such file; missing_hint``), not YAML (with the line), or not a mapping
+    (``the top level must be mapping_hint``)."""
+    import yaml
+
+    p = Path(path).expanduser()
+    where = f"{what} '{path}'"
+    if not p.is_file():
+        raise CodebabelError(f"{where}: no such file; {missing_hint}")
+    try:
+        data = yaml.safe_load(read_text(p, what)) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise CodebabelError(f"{where}{line}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(data, dict):
+        raise CodebabelError(f"{where}: the top level must be {mapping_hint}")
+    return data
+
+
 def read_json(path: str | Path, what: str = "file") -> Any:
     """The one JSON document in ``path``; an error names the line it is on."""
     text = read_text(path, what)

@@ -1,7 +1,7 @@
 """The ``codebabel`` command line: parse flags into a typed config, call one library function, print a summary.
 
 One module per command group (``evaluate``, ``models``, ``corpus``, ``pairs``, ``route``, ``train`` with
-``export``, ``benchmark`` with ``languages``, ``quickstart``, ``synth``, ``translate``, ``serve``, ``report``,
+``export``, ``benchmark`` with ``languages``, ``quickstart``, ``synth``, ``sweep``, ``translate``, ``serve``, ``report``,
 ``runs``), every table in ``tables``; this module holds the root app, registers the commands and groups, and
 :func:`main`. Heavy libraries are imported inside the commands, so ``codebabel --help`` stays fast.
 
@@ -29,6 +29,7 @@ from codebabel.cli import (
     route,
     runs,
     serve,
+    sweep,
     synth,
     train,
     translate,
@@ -63,6 +64,7 @@ app.command("train", no_args_is_help=True)(train.train_cmd)
 app.command("quickstart")(quickstart.quickstart_cmd)
 app.command("export", no_args_is_help=True)(train.export_cmd)
 app.command("synth", no_args_is_help=True)(synth.synth_cmd)
+app.command("sweep", no_args_is_help=True)(sweep.sweep_cmd)
 app.command("serve", no_args_is_help=True)(serve.serve_cmd)
 app.command("translate", no_args_is_help=True)(translate.translate_cmd)
 app.command("report", no_args_is_help=True)(report.report_cmd)

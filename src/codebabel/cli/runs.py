@@ -17,7 +17,7 @@ app = typer.Typer(help="The runs on disk: evaluations, translations, training, r
 @app.command("list")
 def runs_list(
     kind: Annotated[str | None, typer.Option(help="Only runs of this kind: eval | train | translation | synth | "
-                                                  "route.")] = None,
+                                                  "route | perplexity | sweep.")] = None,
     root: Annotated[list[str] | None, typer.Option("--root", help="Folder to look in (repeatable; default: "
                                                                   "results/ and runs/).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (runs, skipped folders) instead of a "

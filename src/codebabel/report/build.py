@@ -20,11 +20,14 @@ from pathlib import Path
 from codebabel import __version__
 from codebabel.errors import CodebabelError
 from codebabel.inputs import ensure_dir
+from codebabel.report import analyses
 from codebabel.report import figures as F
 from codebabel.report.groups import comparisons, eval_series, language_order
 from codebabel.report.published import published_for
 from codebabel.report.render import Image, Section, Table, Text, to_html, to_markdown
 from codebabel.report.runs import Run, expand, language_name
+from codebabel.report.sweeps import sweep_figure
+from codebabel.report.sweeps import table_rows as sweep_table
 from codebabel.store import atomic_write_text, provenance
 
 FORMATS = ("png", "svg")
@@ -182,6 +185,17 @@ def build_sections(runs: list[Run], folder: Path, formats: tuple[str, ...]) -> t
                              "verified translation, translations kept and training rows.")
         blocks.append(funnel_table(synths))
         sections.append(Section("Synthetic data", blocks))
+    sweeps = [r for r in runs if r.kind == "sweep"]
+    if sweeps:
+        blocks = []
+        for i, r in enumerate(sweeps):
+            blocks += figure(sweep_figure(r), f"sweep-{i + 1}", f"Sweep: {r.data['label']}",
+                             "Each point's final train loss and pass@1 (%) against the first swept key; a line per "
+                             "value of the other keys (sweep.json).")
+            headers, rows = sweep_table(r.data["summary"])
+            blocks.append(Table(headers, rows, f"sweep {r.data['label']}: {r.settings}"))
+        sections.append(Section("Sweeps", blocks))
+    sections += analyses.sections(runs, figure)
     return sections, images
 
 

@@ -12,7 +12,9 @@ Each kind is told by the files its command writes (nothing else is needed, nothi
   ``codebabel route accuracy --out FILE`` reports inside it (JSON files holding confusion matrices per router),
   and such a report file on its own;
 - ``synth`` (``codebabel synth``): ``<n>-<stage>[-<lang>]-<hash>/`` stage folders, ``summary.json``,
-  ``dataset/funnel.json`` once the last stage ran.
+  ``dataset/funnel.json`` once the last stage ran;
+- ``perplexity`` (``codebabel evaluate perplexity --out FILE``): that JSON file (``model``, ``adapter``,
+  ``split``, ``context``, ``stride`` and ``results``, one row per corpus with its ``language`` and ``perplexity``).
 
 :func:`read_run` reads one path (a one-line error when it is no run); :func:`find_runs` walks the usual output
 folders (``results/``, ``runs/``), never raising for a folder it cannot read: it is skipped and counted.
@@ -33,7 +35,7 @@ from codebabel.evaluate.passk import mean_pass_at_k
 from codebabel.inputs import read_json
 from codebabel.languages import get_language
 
-KINDS = ("eval", "train", "translation", "synth", "route")
+KINDS = ("eval", "train", "translation", "synth", "route", "perplexity", "sweep")
 DEFAULT_ROOTS = ("results", "runs")
 #: how deep below a root a run folder is looked for (runs/quickstart/results/<run> is 3)
 MAX_DEPTH = 4
@@ -144,10 +146,16 @@ def language_name(code: str) -> str:
 def _kind_of(path: Path) -> str | None:
     """The run kind a folder's files say, or ``None``."""
     if path.is_file():
-        return "route" if path.suffix == ".json" and _accuracy_report(path) is not None else None
+        if path.suffix != ".json":
+            return None
+        if _accuracy_report(path) is not None:
+            return "route"
+        return "perplexity" if _perplexity_report(path) is not None else None
     if not path.is_dir():
         return None
     has = {p.name for p in path.iterdir()}
+    if "sweep.json" in has:
+        return "sweep"
     if "experts" in has and (path / "experts").is_dir() and any((path / "experts").glob("*/recipe.json")):
         return "route"
     if "router" in has and (path / "router" / "router.json").is_file():
@@ -194,6 +202,24 @@ def _accuracy_report(path: Path) -> dict | None:
     return data if routers else None
 
 
+def _perplexity_report(path: Path) -> dict | None:
+    """A ``codebabel evaluate perplexity --out`` report: ``{model, adapter, split, context, stride, results:
+    [{language, perplexity, bits_per_byte, ...}]}``."""
+    try:
+        if path.stat().st_size > 5_000_000:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not {"model", "context", "stride", "results"} <= set(data):
+        return None
+    rows = data["results"]
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "language" in r and "perplexity" in r
+                                             for r in rows):
+        return None
+    return data
+
+
 def read_run(path: str | Path) -> Run:
     """The run at ``path`` (a run folder, or a route accuracy report file); a one-line error when it is none or
     cannot be read."""
@@ -206,9 +232,10 @@ def read_run(path: str | Path) -> Run:
         raise CodebabelError(f"run '{path}': cannot be read ({e.__class__.__name__}: {e.strerror})") from None
     if kind is None:
         raise NotARun(f"run '{path}': not a codebabel run (none of the files evaluate, evaluate translation, "
-                      "train, route train-experts or synth write: summary.json, settings.json, recipe.json, ...)")
+                      "evaluate perplexity, train, route train-experts or synth write: summary.json, "
+                      "settings.json, recipe.json, ...)")
     reader = {"eval": _read_eval, "translation": _read_translation, "train": _read_train, "synth": _read_synth,
-              "route": _read_route}[kind]
+              "route": _read_route, "perplexity": _read_perplexity, "sweep": _read_sweep}[kind]
     try:
         return reader(p)
     except CodebabelError as e:
@@ -260,6 +287,10 @@ def _walk(folder: Path, depth: int, runs: list[Run], skipped: list[tuple[str, st
             runs.append(read_run(folder))
         except CodebabelError as e:
             skipped.append((str(folder), str(e).removeprefix(f"run '{folder}': ")))
+        if kind == "sweep":  # its points' runs are runs of their own
+            for sub in ("runs", "results"):
+                if (folder / sub).is_dir() and depth < MAX_DEPTH:
+                    _walk(folder / sub, depth + 1, runs, skipped, seen)
         return True
     try:
         entries = sorted(folder.iterdir())
@@ -276,6 +307,9 @@ def _walk(folder: Path, depth: int, runs: list[Run], skipped: list[tuple[str, st
             found |= _walk(entry, depth + 1, runs, skipped, seen)
         elif entry.is_file() and entry.suffix == ".json" and _accuracy_report(entry) is not None:
             runs.append(_read_route(entry))
+            found = True
+        elif entry.is_file() and entry.suffix == ".json" and _perplexity_report(entry) is not None:
+            runs.append(_read_perplexity(entry))
             found = True
     if not found and not is_root and any(e.is_file() for e in entries):
         skipped.append((str(folder), "not a run"))
@@ -347,6 +381,34 @@ def _partial_eval(results: Path) -> dict:
     if per_task:
         out["pass_at_k"]["pass@1"] = mean_pass_at_k([(len(v), sum(v)) for v in per_task.values()], 1)
     return out
+
+
+# -- perplexity ----------------------------------------------------------------------------------------------------
+
+
+def _read_perplexity(path: Path) -> Run:
+    report = _perplexity_report(path)
+    if report is None:
+        raise CodebabelError("not an evaluate perplexity report")
+    model = _short_model(report.get("model"))
+    adapter = adapter_name(report.get("adapter"))
+    rows = [r for r in report["results"] if isinstance(r.get("perplexity"), int | float)]
+    per = {}
+    for r in rows:
+        lang = str(r["language"])
+        key = lang if lang not in per else f"{lang} ({_short_path(r.get('corpus'))})"
+        per[key] = {"language": lang, "perplexity": float(r["perplexity"]),
+                    "bits_per_byte": r.get("bits_per_byte"), "tokens": r.get("tokens"), "corpus": r.get("corpus")}
+    langs = ", ".join(dict.fromkeys(v["language"] for v in per.values()))
+    name = f"perplexity / {langs} / {model}" + (f" + {adapter}" if adapter else "")
+    parts = [f"split {report.get('split')}", f"context {report.get('context')} stride {report.get('stride')}"]
+    if report.get("limit"):
+        parts.append(f"limit {report['limit']} documents")
+    headline = ", ".join(f"{k} {v['perplexity']:.3f}" for k, v in per.items()) or "no results"
+    data = {"model": model, "adapter": adapter, "adapter_identity": report.get("adapter"),
+            "split": report.get("split"), "per_language": per, "report": report}
+    metrics = {k: v["perplexity"] for k, v in per.items()}
+    return Run("perplexity", path, name, ", ".join(parts), headline, True, metrics, data)
 
 
 # -- translation ---------------------------------------------------------------------------------------------------
@@ -577,6 +639,39 @@ def _read_synth(path: Path) -> Run:
     data = {"stages": stages, "languages": languages, "funnel": funnel is not None, "in_progress": in_progress,
             "label": path.name}
     return Run("synth", path, name, "; ".join(parts), headline, finished, metrics, data)
+
+
+# -- sweep ---------------------------------------------------------------------------------------------------------
+
+
+def _read_sweep(path: Path) -> Run:
+    """A ``codebabel sweep`` folder: its ``sweep.json`` (every point's settings, run, losses and pass@k)."""
+    summary = _dict(path / "sweep.json")
+    points = list(summary.get("points") or [])
+    keys = [str(k) for k in summary.get("keys") or []]
+    total = int(summary.get("total_points") or len(points))
+    ev = summary.get("evaluate")
+    settings = f"{total} points over {', '.join(keys) or '-'}"
+    if isinstance(ev, dict):
+        settings += f"; evaluate {ev.get('benchmark')} {ev.get('language')}" + (
+            f" limit {ev['limit']}" if ev.get("limit") else "")
+    best = [(p["eval"]["pass_at_k"]["pass@1"], p) for p in points
+            if "pass@1" in ((p.get("eval") or {}).get("pass_at_k") or {})]
+    losses = [(p["train_loss"], p) for p in points if isinstance(p.get("train_loss"), int | float)]
+    if best:
+        value, top = max(best, key=lambda x: x[0])
+        headline = f"best pass@1 {_pct(value)} at " + ", ".join(f"{k}={top['settings'].get(k)}" for k in keys)
+    elif losses:
+        value, top = min(losses, key=lambda x: x[0])
+        headline = f"lowest train loss {value:.3f} at " + ", ".join(f"{k}={top['settings'].get(k)}" for k in keys)
+    else:
+        headline = "no point finished yet"
+    finished = bool(summary.get("finished")) and len(points) == total
+    if not finished:
+        headline += f" ({len(points)}/{total} points, partial)"
+    metrics = {"points": len(points), "total_points": total}
+    return Run("sweep", path, f"sweep / {summary.get('sweep', path.name)}", settings, headline, finished, metrics,
+               {"summary": summary, "keys": keys, "points": points, "label": summary.get("sweep", path.name)})
 
 
 def expand(specs: Iterable[str]) -> tuple[list[Run], list[str]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from codebabel.errors import CodebabelError
-from codebabel.inputs import read_text
+from codebabel.inputs import read_yaml_mapping
 
 METHODS = ("lora", "full")
 SCHEDULES = ("linear", "cosine", "constant", "constant_with_warmup")
@@ -117,17 +117,7 @@ def read_yaml(path: str | Path, sets: list[str] | tuple[str, ...] = ()) -> dict:
     """A YAML mapping from ``path`` with ``--set key=value`` overrides applied (dotted paths, YAML values)."""
     import yaml
 
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise CodebabelError(f"recipe '{path}': no such file; pass a YAML recipe (see configs/)")
-    try:
-        data = yaml.safe_load(read_text(p, "recipe")) or {}
-    except yaml.YAMLError as e:
-        where = getattr(e, "problem_mark", None)
-        line = f" line {where.line + 1}" if where is not None else ""
-        raise CodebabelError(f"recipe '{path}'{line}: not valid YAML ({getattr(e, 'problem', e)})") from None
-    if not isinstance(data, dict):
-        raise CodebabelError(f"recipe '{path}': the top level must be a mapping of settings")
+    data = read_yaml_mapping(path, "recipe", "pass a YAML recipe (see configs/)", "a mapping of settings")
     for item in sets:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
