@@ -31,7 +31,7 @@ from typing import Any
 
 from rich.console import Console
 
-from codebabel.config import EvalConfig
+from codebabel.config import EvalConfig, ExecutionConfig, SamplingConfig
 from codebabel.errors import CodebabelError
 from codebabel.evaluate.functional import evaluate
 from codebabel.inputs import read_yaml_mapping
@@ -55,20 +55,20 @@ class SweepEval:
     language: str = "py"
     limit: int | None = None
     k: str = "1"
-    n: int = 1
-    temperature: float = 0.0
-    top_p: float = 0.95
-    top_k: int = 0
-    max_new_tokens: int = 512
-    seed: int = 0
+    n: int = SamplingConfig.n  # the sampling defaults are SamplingConfig's, as in `codebabel evaluate`
+    temperature: float = SamplingConfig.temperature
+    top_p: float = SamplingConfig.top_p
+    top_k: int = SamplingConfig.top_k
+    max_new_tokens: int = SamplingConfig.max_new_tokens
+    seed: int = SamplingConfig.seed
     prompt_format: str = "auto"
     backend: str = "auto"
     device: str = "auto"
     batch_size: int = 8
-    timeout: float = 10.0
-    memory_mb: int = 2048
+    timeout: float = ExecutionConfig.timeout_s
+    memory_mb: int = ExecutionConfig.memory_mb
     workers: int | None = None
-    warm: bool = True
+    warm: bool = ExecutionConfig.warm
 
 
 @dataclass(frozen=True)
