@@ -11,12 +11,18 @@ run is given); generation is greedy, ``--max-new-tokens`` at most, batches of ``
 
 All three generate the same prompts with the same settings; the three are run in turn ``--rounds`` times and
 each one's best tokens/s is kept (the machine is shared). Tokens/s = generated tokens / wall time, merges
-included. ``--experts RUN`` uses a trained run (``codebabel route train-experts``) and also reports the gate's
+included.
+
+``--backend llamacpp`` measures the CPU fast path instead (what ``evaluate translation --experts`` uses on a CPU
+where the model has a GGUF): **base** = llama.cpp with the base GGUF, **routed** = llama.cpp with every expert
+converted to a GGUF LoRA adapter on the same loaded model (route/expert_models.py), each group of prompts
+generated with its expert's adapter applied; ``speed_vs_unmerged`` is then not measured. ``--experts RUN`` uses a trained run (``codebabel route train-experts``) and also reports the gate's
 routing accuracy on the held-out pairs (min over languages, with the tag and with ``<code>``); without it,
 five experts with random weights (speed does not depend on the values) are made on the fly and
 routing_accuracy is the tag router's.
 
     python bench/routing.py [--experts runs/x2py] [--model smollm2-135m] [--max-new-tokens 64] [--rounds 2]
+                            [--backend hf|llamacpp]
 
 Ends with one line: ``RESULT speed_vs_base=<ratio> speed_vs_unmerged=<ratio> routing_accuracy=<min>``.
 """
@@ -57,7 +63,10 @@ def main() -> None:
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--batch", type=int, default=6)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--backend", choices=["hf", "llamacpp"], default="hf")
     args = ap.parse_args()
+    if args.backend == "llamacpp":
+        return llamacpp_bench(args)
 
     from codebabel.config import SamplingConfig
     from codebabel.data.pairs import read_pairs
@@ -116,6 +125,48 @@ def main() -> None:
                       "max_new_tokens": args.max_new_tokens, "batch": args.batch, "router": kind}))
     print(f"RESULT speed_vs_base={best['merged'] / best['base']:.3f} "
           f"speed_vs_unmerged={best['merged'] / best['unmerged']:.3f} routing_accuracy={routing:.3f}")
+    if tmp:
+        tmp.cleanup()
+
+
+def llamacpp_bench(args) -> None:
+    """Base GGUF vs the routed experts as GGUF LoRA adapters, both on llama.cpp (the experts routed by the run's
+    gate, or by the tag without a run, before timing)."""
+    from codebabel.data.pairs import read_pairs
+    from codebabel.route.routing import routing_prompts
+    from codebabel.route.run import run_model
+    from codebabel.route.translator import Translator
+
+    data = [str(ROOT / "data" / "pairs" / f"{lang}.jsonl") for lang in LANGS]
+    pairs = [p for d in data for p in read_pairs(d) if p.split == "test"]
+    tmp = None
+    if args.experts:
+        run, model_spec = Path(args.experts), run_model(Path(args.experts))
+    else:
+        tmp = tempfile.TemporaryDirectory()
+        run, model_spec = random_experts(args.model, Path(tmp.name)), args.model
+    prompts, labels, ids = routing_prompts(pairs, LANGS, hide_language=False)
+    by_id = {p.id: p for p in pairs}
+    codes = [by_id[i].code[lang] for i, lang in zip(ids, labels, strict=True)]
+    arms = {"base": Translator(model_spec, backend="llamacpp", batch_size=args.batch, log=print),
+            "routed": Translator(model_spec, run, LANGS, backend="llamacpp", batch_size=args.batch, log=print)}
+    router = "gate" if (run / "router" / "gate.safetensors").is_file() else "tag"
+    experts = arms["routed"].route(prompts) if router == "gate" else list(labels)
+    routing = sum(e == t for e, t in zip(experts, labels, strict=True)) / len(labels)
+    best: dict[str, float] = {}
+    for rnd in range(args.rounds):
+        for name, tr in arms.items():
+            t0 = time.perf_counter()
+            out = tr.translate(codes, labels, "tag", args.max_new_tokens,
+                               experts=None if name == "base" else experts)
+            wall = time.perf_counter() - t0
+            n = sum(t.n_tokens for t in out)
+            best[name] = max(best.get(name, 0.0), n / wall)
+            print(f"round {rnd + 1} {name:7s} {n} tokens in {wall:6.1f} s = {n / wall:6.1f} tokens/s", flush=True)
+    print(json.dumps({"tokens_per_s": {k: round(v, 2) for k, v in best.items()}, "prompts": len(prompts),
+                      "max_new_tokens": args.max_new_tokens, "batch": args.batch, "router": router,
+                      "backend": "llamacpp"}))
+    print(f"RESULT speed_vs_base={best['routed'] / best['base']:.3f} routing_accuracy={routing:.3f}")
     if tmp:
         tmp.cleanup()
 

@@ -287,6 +287,37 @@ def test_gate_training_resumes_to_the_same_gate(tiny, pair_files, tmp_path):
         torch.testing.assert_close(resumed[k], full[k], rtol=1e-5, atol=1e-6)
 
 
+def test_a_label_only_gate_never_runs_the_backbone_and_learns_the_language(tiny, pair_files, tmp_path):
+    """gate.lm_weight 0: the gate is trained as a classifier of the source language over the embedding output; no
+    step runs the model (seconds on a CPU for any model size), and it routes its training prompts right."""
+    import dataclasses
+
+    from codebabel.data.pairs import split_tags
+    from codebabel.route.experts import train_experts
+    from codebabel.route.gate import Gate, gate_rows, routing_probabilities, train_gate
+    from codebabel.route.recipe import load_route_recipe
+    from codebabel.route.run import load_experts
+
+    recipe = load_route_recipe(_recipe(tmp_path, tiny, pair_files, LANGS, gate_steps=1))
+    train_experts(recipe)
+    recipe = dataclasses.replace(recipe, gate=dataclasses.replace(recipe.gate, lm_weight=0.0, steps=60, lr=5e-2,
+                                                                    hide_language_fraction=1.0))
+    model, tok, _ = load_experts(recipe.run_dir)
+    calls = []
+    hook = model.get_base_model().model.layers[0].register_forward_hook(lambda *a: calls.append(1))
+    try:
+        summary = train_gate(recipe, model, tok, tmp_path / "gate")
+    finally:
+        hook.remove()
+    assert calls == [] and summary["last"]["lm_loss"] == 0.0
+    gate = Gate.load(tmp_path / "gate")
+    rows = gate_rows(recipe)
+    prompts = [f"<code> {split_tags(r['prompt'])[1]} <py>" for lang in LANGS for r in rows[lang]]
+    truth = [lang for lang in LANGS for _ in rows[lang]]
+    routed = [gate.experts[i] for i in routing_probabilities(gate, model, tok, prompts).argmax(-1).tolist()]
+    assert sum(a == b for a, b in zip(routed, truth, strict=True)) / len(truth) >= 0.9
+
+
 def test_route_recipe_errors(tiny, tmp_path, cli):
     from codebabel.route.recipe import load_route_recipe
 
@@ -297,6 +328,7 @@ def test_route_recipe_errors(tiny, tmp_path, cli):
         "languages: [cpp, c++]": "twice",
         "languages: [cpp, js]\ngate: {stepz: 3}": "unknown key 'stepz'",
         "languages: [cpp, js]\ngate: {hide_language_fraction: 2}": "hide_language_fraction",
+        "languages: [cpp, js]\ngate: {lm_weight: 0}": "nothing trains the gate",
     }
     for extra, message in cases.items():
         p = tmp_path / "r.yaml"
@@ -426,3 +458,36 @@ def test_pairs_without_an_id_are_each_scored_against_their_own_source(tmp_path):
                      '{"id": "a", "js": "console.log(2)", "py": "print(2)"}\n')
     with pytest.raises(CodebabelError, match="pair id 'a'"):
         keyed_pairs(TranslationConfig(data=(str(twice),), out=str(tmp_path / "o2")))
+
+
+def test_function_pairs_are_judged_by_their_tests(tmp_path):
+    """codebabel synth's pairs are functions (nothing to print): a translation is correct when the function's
+    Python tests pass after it, under the Python name, the source's name, or as a static method of a class."""
+    import shutil
+
+    from codebabel.config import ExecutionConfig
+    from codebabel.data.pairs import Pair, read_pairs, write_pairs
+    from codebabel.evaluate.translation import TranslationConfig, _execute, _score, keyed_pairs
+    from codebabel.synth.dataset import python_tests
+
+    if shutil.which("bwrap") is None:
+        pytest.skip("needs bubblewrap (scripts/setup.sh installs it)")
+    java = "class Problem {\n    public static long addOne(long x) { return x + 1; }\n}\n"
+    ref = "def add_one(x):\n    return x + 1\n"
+    tests = python_tests(["assert add_one(1) == 2", "assert add_one(-1) == 0"], "add_one", "addOne")
+    data = tmp_path / "pairs.jsonl"
+    write_pairs(data, [Pair({"java": java, "py": ref}, {"id": "synth/f", "split": "test", "tests": tests})])
+    cfg = TranslationConfig(data=(str(data),), out=str(tmp_path / "o"), execution=ExecutionConfig(workers=2))
+    pairs = keyed_pairs(cfg)
+    assert pairs[0].tests == read_pairs(data)[0].tests == tests
+    completions = [ref, "def addOne(x):\n    return x + 1\n",
+                   "class Problem:\n    @staticmethod\n    def addOne(x):\n        return x + 1\n",
+                   "def add_one(x):\n    return x + 2\n", "def something_else(x):\n    return x + 1\n",
+                   "def add_one(x) return x\n"]
+    rows = [{"id": "synth/f", "source": "java", "expert": None, "completion": c, "finish_reason": "eos",
+             "n_tokens": 1} for c in completions]
+    done = _execute(rows, {p.id: p for p in pairs}, cfg, console=None)
+    assert [r["correct"] for r in done] == [True, True, True, False, False, False]
+    assert {r["judged_by"] for r in done} == {"tests"} and done[5]["status"] == "syntax_error"
+    per = _score(rows, done, {p.id: p for p in pairs}, ["java"], cfg)["per_language"]["java"]
+    assert per["execution_accuracy"] == pytest.approx(0.5) and per["judged_by_tests"] == 6

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from codebabel.config import SamplingConfig
+from codebabel.config import ExecutionConfig, SamplingConfig
 from codebabel.errors import CodebabelError
 from codebabel.generate.base import Completion
 from codebabel.generate.stopping import truncate_at_stop
+from codebabel.languages import get_language
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) not installed")
 needs_lua = pytest.mark.skipif(shutil.which("lua") is None, reason="lua not installed")
@@ -372,6 +373,17 @@ def test_pipeline_end_to_end_with_a_scripted_teacher(tmp_path):
 
     pairs = read_pairs(ds / "pairs" / "lua.jsonl")
     assert len(pairs) == so["kept"] and all(set(p.code) == {"lua", "py"} for p in pairs)
+    # the benchmark-style routing samples: every rendered function's prompt alone (no body), tagged, by function
+    heads = [row for split in ("train", "validation", "test") for row in read_jsonl(ds / "prompts" / f"lua-{split}.jsonl")]
+    assert len(heads) >= len({p.id.split("/")[2] for p in pairs})
+    assert all(h["prompt"].startswith("<lua> --") and h["prompt"].endswith(" <py>") and "return" not in h["prompt"]
+               for h in heads)
+    # each pair carries the function's Python tests, and the original Python function passes them in the sandbox
+    from codebabel.execute.runner import Job, run_many
+
+    jobs = [Job(k, get_language("py"), p.code["py"] + "\n\n" + p.tests, standalone=True) for k, p in enumerate(pairs)]
+    assert all(p.tests and "assert " in p.tests for p in pairs)
+    assert {o.status.value for o in run_many(jobs, ExecutionConfig(workers=2))} == {"ok"}
     card = (ds / "README.md").read_text()
     assert "## Yield funnel" in card and "low_coverage 1" in card and "| 4 translations: lua |" in card
     from huggingface_hub import DatasetCard
@@ -428,3 +440,22 @@ def test_cli_one_line_errors_and_an_empty_run(tmp_path, cli):
     assert r.returncode == 0, r.stderr
     assert "functions" in r.stdout and json.loads((tmp_path / "runs" / "synth" / "summary.json").read_text()
                                                   )["stages"]["functions"]["candidates"] == 0
+
+
+def test_pairs_get_the_braces_the_stop_sequence_cut():
+    """MultiPL-E's stop sequences cut a C++ function's last brace and a Java method's and class's: the pair's
+    source is the whole function again (braces in strings, chars and comments do not count); Lua is left as is."""
+    from codebabel.synth.dataset import closed
+
+    java = 'class Problem {\n    static String f(long x) {\n        String s = "}{{";  // }\n        return s;'
+    assert closed("java", java) == java + "\n    }\n}\n"
+    cpp = "long f(long x) {\n    char c = '{';\n    /* { */\n    return x;\n"
+    assert closed("cpp", cpp) == cpp + "}\n"
+    done = "function f(x) {\n  return `${x}{`;\n}\n"
+    assert closed("js", done) == done and closed("lua", "local function f()\n  return {1}") .endswith("{1}")
+    if shutil.which("g++"):
+        import subprocess
+
+        r = subprocess.run(["g++", "-fsyntax-only", "-x", "c++", "-"], input=closed("cpp", cpp), text=True,
+                           capture_output=True)
+        assert r.returncode == 0, r.stderr

@@ -10,7 +10,9 @@ OpenAI-compatible endpoint (``--backend openai --base-url URL``: the model it se
 as ``codebabel serve --experts`` serves them; the URL and the model name are generation settings); then:
 
 * **execution accuracy**: the source program and the translation both run in the sandbox (whole programs,
-  ``Job(standalone=True)``); a translation is correct when its exit status and stdout equal the source's;
+  ``Job(standalone=True)``); a translation is correct when its exit status and stdout equal the source's. A pair
+  with ``tests`` (functions, as ``codebabel synth`` writes them) is judged by its tests instead: the translation
+  followed by the tests must exit 0;
 * **CodeBLEU** (the ``codebleu`` package; its data-flow convention in evaluate/codematch.py), **BLEU**
   (CodeBLEU's n-gram component) and **exact match** (after whitespace normalisation) against the reference;
 * the routing accuracy of the router used.
@@ -34,6 +36,7 @@ from codebabel.data.pairs import Pair, read_pairs
 from codebabel.errors import CodebabelError
 from codebabel.evaluate.codematch import DATAFLOW_CONVENTION, codebleu_scores, exact_match
 from codebabel.execute.runner import Job, ready, run_many, same_behaviour
+from codebabel.execute.status import Status
 from codebabel.generate.openai_backend import Endpoint
 from codebabel.generate.routed import MODES
 from codebabel.inputs import ensure_dir
@@ -191,12 +194,19 @@ def _generate(cfg, run, model_spec, languages, labels, ids, by_id, console) -> l
 
 
 def _execute(rows: list[dict], by_id: dict, cfg: TranslationConfig, console) -> list[dict]:
-    """Run every source program once and every translation; correct = same exit status and stdout."""
+    """Run every source program once and every translation; correct = same exit status and stdout. A pair with
+    ``tests`` (functions, which print nothing: ``codebabel synth``'s pairs) is judged by its tests instead: the
+    translation followed by the tests must exit 0; its source is not run (the pair's maker tested it)."""
     jobs = {}
     for k, r in enumerate(rows):
-        jobs[("src", r["id"], r["source"])] = Job(("src", r["id"], r["source"]), get_language(r["source"]),
-                                                  by_id[r["id"]].code[r["source"]], standalone=True)
-        jobs[("py", k)] = Job(("py", k), get_language(cfg.target), r["completion"], standalone=True)
+        pair = by_id[r["id"]]
+        if pair.tests is None:
+            jobs[("src", r["id"], r["source"])] = Job(("src", r["id"], r["source"]), get_language(r["source"]),
+                                                      pair.code[r["source"]], standalone=True)
+            program = r["completion"]
+        else:
+            program = f"{r['completion'].rstrip()}\n\n\n{pair.tests.strip()}\n"
+        jobs[("py", k)] = Job(("py", k), get_language(cfg.target), program, standalone=True)
     outcomes = {}
     with progress_bar(console) as bar:
         task = bar.add_task(f"running {len(jobs)} programs", total=len(jobs))
@@ -205,13 +215,15 @@ def _execute(rows: list[dict], by_id: dict, cfg: TranslationConfig, console) -> 
             bar.advance(task)
     done = []
     for k, r in enumerate(rows):
-        src, py = outcomes[("src", r["id"], r["source"])], outcomes[("py", k)]
+        src, py = outcomes.get(("src", r["id"], r["source"])), outcomes[("py", k)]
         ref = by_id[r["id"]].code[cfg.target]
+        judged = ({"judged_by": "outputs", "source_status": src.status.value, "source_returncode": src.returncode,
+                   "correct": same_behaviour(src, py)[0]} if src is not None else
+                  {"judged_by": "tests", "source_status": None, "source_returncode": None,
+                   "correct": py.status is Status.OK})
         done.append({**{x: r[x] for x in ("id", "source", "expert", "completion", "reply", "finish_reason",
                                           "n_tokens") if x in r},
-                     "source_status": src.status.value, "source_returncode": src.returncode,
-                     "status": py.status.value, "returncode": py.returncode,
-                     "correct": same_behaviour(src, py)[0], "reference": ref})
+                     **judged, "status": py.status.value, "returncode": py.returncode, "reference": ref})
     return done
 
 
@@ -228,7 +240,8 @@ def _score(rows, executed, by_id, languages, cfg) -> dict:
                      "codebleu": cb["codebleu"], "bleu": cb["ngram_match"],
                      "exact_match": sum(exact_match(a, b) for a, b in zip(refs, preds, strict=True)) / len(sel),
                      "syntax_match": cb["syntax_match"], "dataflow_match": cb["dataflow_match"],
-                     "source_ok": sum(r["source_status"] == "ok" for r in sel)}
+                     "source_ok": sum(r["source_status"] == "ok" for r in sel),
+                     "judged_by_tests": sum(r["judged_by"] == "tests" for r in sel)}
     return {"per_language": per, "dataflow_convention": DATAFLOW_CONVENTION, "config": _plain(cfg)}
 
 

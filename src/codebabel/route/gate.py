@@ -7,7 +7,8 @@
   experts' stacked A and B matrices, the whole batch at once (no Python loop over samples or experts).
 * :func:`train_gate` — backbone and experts frozen; the gate's softmax weights the mixture and the language-
   model loss on the Python side (prompt and pads carry none) trains the gate alone; balanced batches
-  (the same number of samples of every language per step); resumable; optional label loss.
+  (the same number of samples of every language per step); resumable; optional label loss (``label_weight``);
+  ``lm_weight: 0`` drops the mixture and trains on the label loss alone (no pass through the backbone).
 
 At inference the gate runs once on the prompt and the chosen expert stays for the whole generation
 (generate/routed.py), unlike the original, which recomputed the gate at every decoding step (with a KV cache
@@ -234,7 +235,7 @@ def train_gate(recipe, model, tokenizer, folder: Path, console=None) -> dict:
     counts = {lang: len(s) for lang, s in samples.items()}
     if console:
         console.print(f"gate: {len(langs)} experts, samples per language {counts}; steps {start}→{g.steps}, "
-                      f"batch {g.batch_size}, label_weight {g.label_weight}", highlight=False)
+                      f"batch {g.batch_size}, lm_weight {g.lm_weight}, label_weight {g.label_weight}", highlight=False)
     t0 = time.monotonic()
     last: dict = {}
     with Progress(TextColumn("gate"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
@@ -243,14 +244,17 @@ def train_gate(recipe, model, tokenizer, folder: Path, console=None) -> dict:
         for step in range(start, g.steps):
             ids, attn, prompt_mask, labels, target = (t.to(device) for t in _batch(recipe, samples, tag_ids, step, pad))
             logits = gate.logits(model, ids, prompt_mask)
-            mixture.weights = torch.softmax(logits.float(), dim=-1)
-            with mixture:
-                inputs = {"input_ids": ids, "attention_mask": attn, "labels": labels}
-                lm = chunked_lm_loss(model, inputs, None, 256)
-                if lm is None:
-                    lm = model(**inputs, use_cache=False).loss
+            if g.lm_weight:
+                mixture.weights = torch.softmax(logits.float(), dim=-1)
+                with mixture:
+                    inputs = {"input_ids": ids, "attention_mask": attn, "labels": labels}
+                    lm = chunked_lm_loss(model, inputs, None, 256)
+                    if lm is None:
+                        lm = model(**inputs, use_cache=False).loss
+            else:  # the label loss alone: no pass through the backbone
+                lm = torch.zeros((), device=logits.device)
             label = nn.functional.cross_entropy(logits.float(), target)
-            loss = lm + g.label_weight * label if g.label_weight else lm
+            loss = g.lm_weight * lm + g.label_weight * label
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

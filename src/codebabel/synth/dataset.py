@@ -13,7 +13,14 @@
   with (generate/instruct.py, the prompt without the Python body) and the whole translated function as the
   assistant's fenced reply; for fine-tuning an instruct model that is evaluated in that format;
 - ``pairs/<lang>.jsonl`` — the same translations as translation pairs (data/pairs/format.py:
-  ``{"id", "split", "name", "<lang>": translation, "py": the original function}``) for the translation experts;
+  ``{"id", "split", "name", "<lang>": translation, "py": the original function, "tests"}``) for the translation
+  experts; ``tests`` are the function's Python assertions from stage 2 (:func:`python_tests`), so that
+  ``evaluate translation`` judges a translated function by running them (a function prints nothing to compare);
+- ``prompts/<lang>-{train,validation,test}.jsonl`` — benchmark-style routing samples: every function the
+  benchmark translator rendered in ``lang`` (stage 3, whether or not a translation passed), its prompt alone (doc
+  comment and header, no body, as a HumanEval prompt in that language looks) tagged ``<lang> PROMPT <py>``, the
+  Python function as the completion; for a routing gate (``gate.data``), so that it routes headers as well as
+  whole functions. Split by function as above;
 - ``README.md`` (the card: how it was made, the yield funnel with every stage's kept and dropped counts and
   reasons, time per stage; Hub front matter: licence where the sources' corpora agree on one, ``language: code``,
   ``task_categories``, ``size_categories``, tags, one ``configs`` entry per language and row format so the Hub's
@@ -24,11 +31,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from codebabel.cards import CARD, language_tag, license_fields, size_category, write_card
 from codebabel.cards import refresh_card as refresh_card_file
-from codebabel.data.pairs.format import SPLIT_NAMES, Pair, write_pairs
+from codebabel.data.pairs.format import SPLIT_NAMES, Pair, source_prompt, write_pairs
 from codebabel.data.splits import split_of
 from codebabel.errors import CodebabelError
 from codebabel.generate.instruct import instruct_messages
@@ -45,10 +53,52 @@ def training_text(train_prompt: str, completion: str) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
+def python_tests(asserts: list[str], py_name: str, source_name: str) -> str:
+    """The stage-2 assertions of a function, as Python run after a translation of it from another language. The
+    translation may keep the source's name (Java's ``isPrime`` for ``is_prime``), the Python one, or put the
+    function in a class as a static method (Java, C#): the first of those found is bound to the Python name the
+    assertions call; none found is an assertion error that names them."""
+    names = list(dict.fromkeys([py_name, source_name, _snake(source_name)]))
+    return "\n".join([
+        "# codebabel synth: the function's tests (Python, stage 2), run after its translation",
+        f"_names = {tuple(names)!r}",
+        "_found = [globals()[n] for n in _names if callable(globals().get(n))] + [",
+        "    getattr(c, n) for c in list(globals().values()) if isinstance(c, type) for n in _names",
+        "    if callable(getattr(c, n, None))]",
+        "assert _found, 'the translation defines no function named ' + ' or '.join(_names)",
+        f"{py_name} = _found[0]",
+        *asserts, ""])
+
+
+#: languages whose blocks are braces with C-style comments and strings: their pairs get the braces the stop
+#: sequence cut (MultiPL-E stops C++ at ``\n}``, Java and C# at ``\n    }\n``; the harness closes them)
+BRACE_LANGUAGES = frozenset({"cpp", "java", "cs", "js", "php", "go", "rs", "scala", "swift"})
+_LEXEME = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`(?:\\.|[^`\\])*`|[{}]', re.S)
+
+
+def closed(lang: str, code: str) -> str:
+    """``code`` with the braces left open closed, one per line at the indentation of its depth (a translated
+    function as a reader expects it: the stop sequence cut its last ``}``); other languages unchanged."""
+    if lang not in BRACE_LANGUAGES:
+        return code
+    depth = 0
+    for m in _LEXEME.finditer(code):
+        depth += {"{": 1, "}": -1}.get(m.group(), 0)
+    if depth <= 0:
+        return code
+    return code.rstrip("\n") + "\n" + "".join("    " * d + "}\n" for d in reversed(range(depth)))
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
 def write_dataset(r: SynthRecipe, functions: dict, tests: dict, tests_hash: str, per_language: dict[str, dict],
-                  teacher: dict, provenance: dict) -> dict:
-    """Write ``RUN/dataset/``; ``per_language[lang]`` = {"translate": TranslateResult, "solutions": SolutionsResult}.
-    Returns the funnel (also ``funnel.json``)."""
+                  teacher: dict, provenance: dict, py_tests: dict[str, list[str]] | None = None) -> dict:
+    """Write ``RUN/dataset/``; ``per_language[lang]`` = {"translate": TranslateResult, "solutions": SolutionsResult};
+    ``py_tests``: each function's Python assertions (stage 2), by id, for the pairs. Returns the funnel (also
+    ``funnel.json``)."""
+    py_tests = py_tests or {}
     out = r.run_dir / "dataset"
     out.mkdir(parents=True, exist_ok=True)
     d = r.dataset
@@ -73,8 +123,10 @@ def write_dataset(r: SynthRecipe, functions: dict, tests: dict, tests_hash: str,
                     "stages": {"tests": tests_hash, "translate": tr.stage.hash, "solutions": so.stage.hash}}
             rows[split].append({**body, **meta})
             chats[split].append({"messages": instruct_messages(language, f["train_prompt"], code), **meta})
-            pairs.append(Pair({lang: code, "py": f["source"]},
-                              {"id": f"synth/{rid}", "split": SPLIT_NAMES[split], "name": f["name"]}))
+            meta = {"id": f"synth/{rid}", "split": SPLIT_NAMES[split], "name": f["name"]}
+            if f["id"] in py_tests:
+                meta["tests"] = python_tests(py_tests[f["id"]], f["name"], f.get("entry_point") or f["name"])
+            pairs.append(Pair({lang: closed(lang, code), "py": f["source"]}, meta))
         for split in SPLITS:
             atomic_write_text(out / f"{lang}-{split}.jsonl",
                               "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows[split]))
@@ -82,6 +134,14 @@ def write_dataset(r: SynthRecipe, functions: dict, tests: dict, tests_hash: str,
                 atomic_write_text(out / f"{lang}-chat-{split}.jsonl",
                                   "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in chats[split]))
         write_pairs(out / "pairs" / f"{lang}.jsonl", pairs)
+        prompts: dict[str, list[dict]] = {s: [] for s in SPLITS}
+        for f in tr.kept:  # every function the benchmark translator rendered, whether or not a solution passed
+            split = split_of(f["id"], d.validation, d.test, salt="codebabel-synth")
+            prompts[split].append({"prompt": source_prompt(f["train_prompt"], lang), "completion": f" {f['source']}",
+                                   "id": f"synth/{lang}/{f['id']}", "function": f["id"]})
+        for split in SPLITS:
+            atomic_write_text(out / "prompts" / f"{lang}-{split}.jsonl",
+                              "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in prompts[split]))
         rows_per_lang[lang] = {s: len(rows[s]) for s in SPLITS}
     funnel = {"run": str(r.run_dir), "functions": functions, "tests": tests,
               "languages": {lang: {"translate": res["translate"].summary, "solutions": res["solutions"].summary,

@@ -69,7 +69,7 @@ def run_synth(r: SynthRecipe, until: str = "dataset", console: Console | None = 
                 summary["stages"].setdefault("solutions", {})[lang.name] = so.summary
             if stop >= 4:
                 funnel = write_dataset(r, funcs.summary, tests.summary, tests.stage.hash, per_language, t.identity,
-                                       provenance())
+                                       provenance(), py_tests={f["id"]: f["tests"] for f in tests.kept})
                 summary["stages"]["dataset"] = {lang: funnel["languages"][lang]["rows"] for lang in per_language}
                 summary["dataset"] = str(r.run_dir / "dataset")
     summary.update(until=until, seconds=round(time.monotonic() - t0, 2), provenance=provenance())

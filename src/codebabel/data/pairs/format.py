@@ -1,8 +1,9 @@
 """The JSONL pair format and the prompt tags: one program in several languages, keyed by registry names.
 
 ``{"id": "cpp/gcd", "split": "train", "cpp": "...", "py": "..."}`` per line; any registry name, alias or
-extension is accepted on read and written as the short name. Besides languages only ``id``, ``split`` and
-``name``. A pair becomes ``{"prompt": "<cpp> SOURCE <py>", "completion": " TARGET"}`` for training (a tag
+extension is accepted on read and written as the short name. Besides languages only ``id``, ``split``,
+``name`` and ``tests`` (code in the target language run after a translation: a pair of functions, which print
+nothing, is judged by its tests instead of by comparing outputs). A pair becomes ``{"prompt": "<cpp> SOURCE <py>", "completion": " TARGET"}`` for training (a tag
 ``<name>`` for every registry language, ``<code>`` when the source language is not given).
 """
 
@@ -24,7 +25,7 @@ from codebabel.store import atomic_write_text
 #: split names as written in pair files and XLCoST → the split they mean
 SPLIT_NAMES = {"train": "train", "val": "val", "validation": "val", "valid": "val", "test": "test"}
 #: keys of a JSONL pair that are not languages
-META_KEYS = ("id", "split", "name")
+META_KEYS = ("id", "split", "name", "tests")
 #: the source tag when the source language is hidden
 CODE_TAG = "<code>"
 
@@ -43,6 +44,11 @@ class Pair:
     @property
     def split(self) -> str | None:
         return self.meta.get("split")
+
+    @property
+    def tests(self) -> str | None:
+        """Target-language code run after a translation (a pair of functions); None for whole programs."""
+        return self.meta.get("tests")
 
 
 # -- XLCoST ----------------------------------------------------------------------------------------------------
@@ -65,6 +71,8 @@ def _pair_from_row(row: dict[str, Any], where: str) -> Pair:
     meta: dict[str, Any] = {}
     for key, value in row.items():
         if key in META_KEYS:
+            if key == "tests" and not isinstance(value, str):
+                raise CodebabelError(f"{where}: 'tests' must be a string of code run after the translation")
             meta[key] = value
             continue
         try:
