@@ -175,7 +175,9 @@ def translation_run(folder: Path, *, experts: Path | None = None, scored: bool =
     """`codebabel evaluate translation --out folder` on cpp, java and php pairs: the base model in the instruct
     format, or ``experts`` (routed; the summary then holds the routing report)."""
     langs = list(PER_LANGUAGE)
-    settings = {"model": None if experts else "qwen2.5-coder-0.5b", "experts": str(experts) if experts else None,
+    # as evaluate/translation.py writes them: the generation settings name the run as a dict, the config as a path
+    settings = {"model": "qwen2.5-coder-0.5b",
+                "experts": {"run": str(experts), "router": "gate", "gate_mtime": 1.0} if experts else None,
                 "languages": langs, "prompts_sha": "4426b436505f6ce4", "max_new_tokens": 512,
                 "hide_language": False, "mode": "merge", "backend": "auto",
                 "prompt_format": "tag" if experts else "instruct", "instruction": None}
@@ -188,7 +190,8 @@ def translation_run(folder: Path, *, experts: Path | None = None, scored: bool =
                                    "exact_match": 0.0, "syntax_match": 0.62, "dataflow_match": 0.52, "source_ok": 18}}
     summary = {"per_language": per, "dataflow_convention": "codebleu 0.7.0 ...",
                "config": {"data": [f"data/pairs/{lang}.jsonl" for lang in langs], "out": str(folder),
-                          "model": settings["model"], "experts": settings["experts"], "router": "gate",
+                          "model": None if experts else settings["model"],
+                          "experts": str(experts) if experts else None, "router": "gate",
                           "mode": "merge", "split": "test", "prompt_format": settings["prompt_format"],
                           "target": "py", "max_new_tokens": 512},
                "settings": settings, "data": [f"data/pairs/{lang}.jsonl" for lang in langs], "split": "test"}

@@ -425,7 +425,9 @@ def _read_translation(path: Path) -> Run:
         s, config, per = {}, {}, {}
         settings = _dict(path / "generations.json").get("settings") or {}
     langs = [k for k in per if k != "all"] or list(settings.get("languages") or [])
-    experts = settings.get("experts") or config.get("experts")
+    experts = config.get("experts") or settings.get("experts")
+    if isinstance(experts, dict):  # the generation settings name the run as {"run", "router", "gate_mtime"}
+        experts = experts.get("run")
     who = f"experts {Path(str(experts)).name}" if experts else _short_model(settings.get("model") or config.get("model"))
     fmt = settings.get("prompt_format") or config.get("prompt_format")
     target = config.get("target", "py")
