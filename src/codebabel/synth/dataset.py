@@ -71,8 +71,9 @@ def python_tests(asserts: list[str], py_name: str, source_name: str) -> str:
 
 
 #: languages whose blocks are braces with C-style comments and strings: their pairs get the braces the stop
-#: sequence cut (MultiPL-E stops C++ at ``\n}``, Java and C# at ``\n    }\n``; the harness closes them)
-BRACE_LANGUAGES = frozenset({"cpp", "java", "cs", "js", "php", "go", "rs", "scala", "swift"})
+#: sequence cut (MultiPL-E stops C++ at ``\n}``, Java and C# at ``\n    }\n``; the harness closes them). Not
+#: Rust: its lifetimes (``'a``) would read as the start of a character literal
+BRACE_LANGUAGES = frozenset({"cpp", "java", "cs", "js", "php", "go", "scala", "swift"})
 _LEXEME = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`(?:\\.|[^`\\])*`|[{}]', re.S)
 
 
@@ -123,10 +124,10 @@ def write_dataset(r: SynthRecipe, functions: dict, tests: dict, tests_hash: str,
                     "stages": {"tests": tests_hash, "translate": tr.stage.hash, "solutions": so.stage.hash}}
             rows[split].append({**body, **meta})
             chats[split].append({"messages": instruct_messages(language, f["train_prompt"], code), **meta})
-            meta = {"id": f"synth/{rid}", "split": SPLIT_NAMES[split], "name": f["name"]}
+            pair_meta = {"id": f"synth/{rid}", "split": SPLIT_NAMES[split], "name": f["name"]}
             if f["id"] in py_tests:
-                meta["tests"] = python_tests(py_tests[f["id"]], f["name"], f.get("entry_point") or f["name"])
-            pairs.append(Pair({lang: closed(lang, code), "py": f["source"]}, meta))
+                pair_meta["tests"] = python_tests(py_tests[f["id"]], f["name"], f.get("entry_point") or f["name"])
+            pairs.append(Pair({lang: closed(lang, code), "py": f["source"]}, pair_meta))
         for split in SPLITS:
             atomic_write_text(out / f"{lang}-{split}.jsonl",
                               "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows[split]))
