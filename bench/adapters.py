@@ -16,8 +16,14 @@ the speed of applying an adapter does not depend on what it learned.
 
     python bench/adapters.py [--model smollm2-135m] [--problems 16] [--max-new-tokens 128] [--batch-size 8]
 
+A third arm runs llama.cpp with the adapter merged into the weights (``--merge-adapter``, a GGUF model of type
+``--merge`` written once and cached; its making is reported, not counted, like the conversion); a fourth, for
+reference, the base model on llama.cpp with no adapter at all: the most any way of applying an adapter on
+llama.cpp can reach.
+
 Ends with one line: ``RESULT speedup=<llama.cpp tok/s ÷ transformers tok/s, both at --batch-size> target=5.0
-speedup_one_at_a_time=<the same at batch size 1> ...``.
+speedup_one_at_a_time=<the same at batch size 1> speedup_merged=<llama.cpp with the merged adapter ÷
+transformers, at --batch-size> speedup_merged_one_at_a_time=<...> ...``.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ def main() -> None:
     ap.add_argument("--problems", type=int, default=16)
     ap.add_argument("--max-new-tokens", type=int, default=128)
     ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--merge", default="q4_k", help="GGUF type of the merged arm: q8_0 | q4_k | f16")
     args = ap.parse_args()
 
     import torch
@@ -73,22 +80,30 @@ def main() -> None:
         adapter = args.adapter or str(random_adapter(source.hf_path, Path(tmp) / "adapter"))
         rates = {}
         for batch in dict.fromkeys((args.batch_size, 1)):
-            for name in ("llamacpp", "hf"):
+            for name in ("llamacpp", "merged", "hf", "base"):
                 t0 = time.perf_counter()
-                backend = make_backend(source, adapter=adapter, backend=name, device="cpu", batch_size=batch,
-                                       log=lambda line: print(line))
+                backend = make_backend(source, adapter=None if name == "base" else adapter,
+                                       backend="hf" if name == "hf" else "llamacpp",
+                                       device="cpu", batch_size=batch, log=lambda line: print(line),
+                                       merge_adapter=args.merge if name == "merged" else None)
                 load = time.perf_counter() - t0
                 t0 = time.perf_counter()
                 out = backend.generate(prompts, sampling, [])
                 secs = time.perf_counter() - t0
                 tokens = sum(c.n_tokens for r in out for c in r)
                 rates[name, batch] = tokens / secs
-                print(f"{name} + adapter, batch size {batch}: load (incl. conversion) {load:.1f}s; {tokens} tokens "
+                what = "base, no adapter" if name == "base" else f"{name} + adapter"
+                print(f"{what}, batch size {batch}: load (incl. conversion) {load:.1f}s; {tokens} tokens "
                       f"in {secs:.1f}s = {rates[name, batch]:.1f} tok/s", flush=True)
                 del backend
     b = args.batch_size
     print(f"RESULT speedup={rates['llamacpp', b] / rates['hf', b]:.2f} target=5.0 "
-          f"speedup_one_at_a_time={rates['llamacpp', 1] / rates['hf', 1]:.2f} batch_size={b} "
+          f"speedup_one_at_a_time={rates['llamacpp', 1] / rates['hf', 1]:.2f} "
+          f"speedup_merged={rates['merged', b] / rates['hf', b]:.2f} "
+          f"speedup_merged_one_at_a_time={rates['merged', 1] / rates['hf', 1]:.2f} merge={args.merge} batch_size={b} "
+          f"merged_tok_s={rates['merged', b]:.1f} merged_one_tok_s={rates['merged', 1]:.1f} "
+          f"base_no_adapter_speedup={rates['base', b] / rates['hf', b]:.2f} "
+          f"base_no_adapter_one_at_a_time={rates['base', 1] / rates['hf', 1]:.2f} "
           f"llamacpp_tok_s={rates['llamacpp', b]:.1f} hf_tok_s={rates['hf', b]:.1f} "
           f"llamacpp_one_tok_s={rates['llamacpp', 1]:.1f} hf_one_tok_s={rates['hf', 1]:.1f}")
 

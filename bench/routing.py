@@ -56,6 +56,20 @@ def random_experts(model: str, folder: Path) -> Path:
     return folder
 
 
+def held_out_and_run(args) -> tuple[list[str], list, Path, str, tempfile.TemporaryDirectory | None]:
+    """The authored pairs' files, their held-out (test) pairs, and the experts run with its model: ``--experts``,
+    or random experts on ``--model`` made in a temporary folder (returned, for the caller to clean up)."""
+    from codebabel.data.pairs import read_pairs
+    from codebabel.route.run import run_model
+
+    data = [str(ROOT / "data" / "pairs" / f"{lang}.jsonl") for lang in LANGS]
+    pairs = [p for d in data for p in read_pairs(d) if p.split == "test"]
+    if args.experts:
+        return data, pairs, Path(args.experts), run_model(Path(args.experts)), None
+    tmp = tempfile.TemporaryDirectory()
+    return data, pairs, random_experts(args.model, Path(tmp.name)), args.model, tmp
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--experts", default=None, help="a `codebabel route train-experts` run folder")
@@ -69,23 +83,13 @@ def main() -> None:
         return llamacpp_bench(args)
 
     from codebabel.config import SamplingConfig
-    from codebabel.data.pairs import read_pairs
     from codebabel.generate.hf import HFBackend
     from codebabel.generate.routed import RoutedBackend
     from codebabel.models.loading import load_model
     from codebabel.route.routing import make_router, route_accuracy, routing_prompts
-    from codebabel.route.run import load_experts, run_model
+    from codebabel.route.run import load_experts
 
-    data = [str(ROOT / "data" / "pairs" / f"{lang}.jsonl") for lang in LANGS]
-    pairs = [p for d in data for p in read_pairs(d) if p.split == "test"]
-    tmp = None
-    if args.experts:
-        run = Path(args.experts)
-        model_spec = run_model(run)
-    else:
-        tmp = tempfile.TemporaryDirectory()
-        run = random_experts(args.model, Path(tmp.name))
-        model_spec = args.model
+    data, pairs, run, model_spec, tmp = held_out_and_run(args)
     peft, tok, langs = load_experts(run, device="cpu", model_spec=model_spec)
     prompts, labels, _ = routing_prompts(pairs, langs, hide_language=False)
     kind = "gate" if (run / "router" / "gate.safetensors").is_file() else "tag"
@@ -132,19 +136,10 @@ def main() -> None:
 def llamacpp_bench(args) -> None:
     """Base GGUF vs the routed experts as GGUF LoRA adapters, both on llama.cpp (the experts routed by the run's
     gate, or by the tag without a run, before timing)."""
-    from codebabel.data.pairs import read_pairs
     from codebabel.route.routing import routing_prompts
-    from codebabel.route.run import run_model
     from codebabel.route.translator import Translator
 
-    data = [str(ROOT / "data" / "pairs" / f"{lang}.jsonl") for lang in LANGS]
-    pairs = [p for d in data for p in read_pairs(d) if p.split == "test"]
-    tmp = None
-    if args.experts:
-        run, model_spec = Path(args.experts), run_model(Path(args.experts))
-    else:
-        tmp = tempfile.TemporaryDirectory()
-        run, model_spec = random_experts(args.model, Path(tmp.name)), args.model
+    _, pairs, run, model_spec, tmp = held_out_and_run(args)
     prompts, labels, ids = routing_prompts(pairs, LANGS, hide_language=False)
     by_id = {p.id: p for p in pairs}
     codes = [by_id[i].code[lang] for i, lang in zip(ids, labels, strict=True)]

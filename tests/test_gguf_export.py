@@ -293,6 +293,62 @@ def test_merged_model_gguf_generates_like_transformers(tiny, tmp_path):
     assert _llamacpp(resolve(str(q4))).generate(prompts[:2], GREEDY, [])[0][0].n_tokens == 16
 
 
+@needs_llama_cpp
+def test_merged_adapter_on_llamacpp_generates_like_peft(tiny):
+    """``--merge-adapter``: the adapter merged into a GGUF model once (cached by its digests), loaded instead of
+    the base; greedy tokens as transformers + PEFT give (f32: nothing re-quantized); the backend line says so;
+    the loaded model holds that one adapter."""
+    from codebabel.config import EvalConfig
+    from codebabel.generate.backends import make_backend
+    from codebabel.generate.hf import HFBackend
+    from codebabel.models.cache import models_dir
+    from codebabel.models.loading import resolve
+
+    source = resolve(str(tiny["gguf"]))
+    hf = HFBackend.from_source(source, adapter=str(tiny["adapter"]), device="cpu", dtype="fp32")
+    prompts = _prompts(hf.tokenizer)
+    want = hf.generate(prompts, GREEDY, [])
+
+    lines = []
+    merged = make_backend(source, adapter=str(tiny["adapter"]), device="cpu", merge_adapter="f32", n_threads=1,
+                          log=lines.append)
+    assert merged.name == "llamacpp" and "merged into a f32 GGUF" in lines[0], lines
+    assert merged.adapter_gguf is None and not merged._adapters  # no unmerged adapter on top
+    got = merged.generate(prompts, GREEDY, [])
+    assert _same(got, want) >= 18, [(g[0].text, w[0].text) for g, w in zip(got, want, strict=True)]
+    plain = _llamacpp(source).generate(prompts, GREEDY, [])  # negative control: the merge matters
+    assert _same(plain, want) <= 5
+
+    again = make_backend(source, adapter=str(tiny["adapter"]), device="cpu", merge_adapter="f32", n_threads=1,
+                         log=lines.append)
+    assert again.merged[1] == merged.merged[1] and len(list((models_dir() / "merged").glob("*/model.gguf"))) == 1
+    merged.use_adapter(str(tiny["adapter"]))  # the merged one: nothing to do
+    with pytest.raises(CodebabelError, match="merged into this llama.cpp model"):
+        merged.use_adapter(None)
+
+    with pytest.raises(CodebabelError, match="--merge-adapter q2: choose one of q8_0, q4_k, f16, f32"):
+        EvalConfig(model="m", adapter=str(tiny["adapter"]), merge_adapter="q2")
+    with pytest.raises(CodebabelError, match="--merge-adapter q8_0: needs --adapter"):
+        EvalConfig(model="m", merge_adapter="q8_0")
+
+
+@needs_llama_cpp
+def test_evaluate_merge_adapter_is_its_own_run(tiny, tmp_path, cli):
+    """``evaluate --adapter A --merge-adapter f32``: says it runs the merged GGUF, and its results never mix with
+    the unmerged adapter's (the type is in the run hash)."""
+    common = ["evaluate", "--model", str(tiny["gguf"]), "--adapter", str(tiny["adapter"]), "--limit", "2",
+              "--max-new-tokens", "8", "--prompt-format", "raw", "--results-dir", str(tmp_path / "results")]
+    merged = cli(*common, "--merge-adapter", "f32")
+    assert merged.returncode == 0, merged.stderr
+    assert "merged into a f32 GGUF" in merged.stderr
+    unmerged = cli(*common)
+    assert unmerged.returncode == 0 and "(GGUF LoRA)" in unmerged.stderr, unmerged.stderr
+    runs = list((tmp_path / "results").glob("*/summary.json"))
+    assert len(runs) == 2
+    bad = cli(*common, "--merge-adapter", "q3")
+    assert bad.returncode == 2 and "--merge-adapter q3: choose one of" in bad.stderr
+
+
 # --------------------------------------------------------------------------------------------- slow
 
 

@@ -145,6 +145,8 @@ def check_endpoint(backend: str, base_url: str | None, device: str = "auto", dty
 
 PROMPT_FORMATS = ("auto", "raw", "chat", "instruct")
 BACKENDS = ("auto", "hf", "llamacpp", "openai")
+#: the GGUF types the llama.cpp backend may merge an adapter into (``--merge-adapter``)
+MERGE_OUTTYPES = ("q8_0", "q4_k", "f16", "f32")
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,9 @@ class EvalConfig:
 
     model: str | None = None
     adapter: str | None = None
+    #: on llama.cpp, merge ``adapter`` into a GGUF model of this type (q8_0, q4_k, f16) instead of applying it
+    #: unmerged: the base model's speed, re-quantized weights (None: unmerged)
+    merge_adapter: str | None = None
     reference: bool = False
     #: the translated harness's stub bodies (a default return value): checks every harness compiles
     stub: bool = False
@@ -192,6 +197,12 @@ class EvalConfig:
             )
         if self.adapter and not self.model:
             raise CodebabelError(f"--adapter {self.adapter}: needs --model (the base model it was trained on)")
+        if self.merge_adapter is not None:
+            if not self.adapter:
+                raise CodebabelError(f"--merge-adapter {self.merge_adapter}: needs --adapter (the adapter to merge)")
+            if self.merge_adapter not in MERGE_OUTTYPES:
+                raise CodebabelError(f"--merge-adapter {self.merge_adapter}: choose one of "
+                                     f"{', '.join(MERGE_OUTTYPES)}")
         if self.prompt_format not in PROMPT_FORMATS:
             raise CodebabelError(f"--prompt-format {self.prompt_format!r}: choose one of {', '.join(PROMPT_FORMATS)}")
         if self.backend not in BACKENDS:

@@ -13,6 +13,11 @@ from codebabel.errors import CodebabelError
 
 _ENDPOINT = ("--backend openai: the endpoint, e.g. http://127.0.0.1:8000/v1 (`codebabel serve`, vLLM, llama.cpp's "
              "server); --model is the name sent (default: the one model it lists)")
+MergeAdapterOpt = Annotated[str | None, typer.Option(
+    help="llama.cpp: merge --adapter into a GGUF model of this type (q8_0 | q4_k | f16 | f32; made once, cached) "
+         "and evaluate that, the file you would ship to llama.cpp or Ollama, instead of the adapter applied "
+         "unmerged; decodes at the base model's speed.",
+    metavar="TYPE")]
 #: --backend openai's flags (`evaluate`, `evaluate translation`, `translate`)
 BaseUrl = Annotated[str | None, typer.Option(help=f"{_ENDPOINT}.")]
 ExpertsBaseUrl = Annotated[str | None, typer.Option(help=f"{_ENDPOINT}; with --experts each expert's language, "
@@ -59,6 +64,7 @@ def evaluate(
                                                     "for registered instruct models).")] = "auto",
     backend: Annotated[str, typer.Option(help="auto | hf | llamacpp | openai (auto: llama.cpp on CPU where it "
                                               "applies; openai: an OpenAI-compatible endpoint, --base-url).")] = "auto",
+    merge_adapter: MergeAdapterOpt = None,
     base_url: BaseUrl = None,
     api_key_env: ApiKeyEnv = "OPENAI_API_KEY",
     device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N].")] = "auto",
@@ -92,7 +98,7 @@ def evaluate(
     from codebabel.evaluate.functional import evaluate_languages
 
     cfg = EvalConfig.from_flags(
-        model=model, adapter=adapter, reference=reference, stub=stub, completions=completions, benchmark=benchmark,
+        model=model, adapter=adapter, merge_adapter=merge_adapter, reference=reference, stub=stub, completions=completions, benchmark=benchmark,
         language=language, prompt_format=prompt_format, backend=backend, device=device, batch_size=batch_size,
         limit=limit, k=k, results_dir=results_dir, n=n, temperature=temperature, top_p=top_p, top_k=top_k,
         max_new_tokens=max_new_tokens, seed=seed, timeout=timeout, memory_mb=memory_mb, workers=workers, warm=warm,

@@ -64,6 +64,8 @@ def run_settings(cfg: EvalConfig, language: str, source_identity: str, backend: 
             sampling=asdict(cfg.sampling),
             runtime=runtime,
         )
+        if cfg.adapter and cfg.merge_adapter and backend == "llamacpp":
+            s["merge_adapter"] = cfg.merge_adapter  # re-quantized weights: other numbers than the unmerged adapter
     return s
 
 

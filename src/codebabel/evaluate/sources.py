@@ -232,7 +232,7 @@ class ModelCompletions:
         from codebabel.generate import backends  # transformers/torch: imported only when a model generates
 
         cfg = self.cfg
-        key = (self.identity, cfg.adapter, cfg.backend, cfg.device, cfg.batch_size)
+        key = (self.identity, cfg.adapter, cfg.merge_adapter, cfg.backend, cfg.device, cfg.batch_size)
         if key not in self.cache and self.backend == "openai":
             from rich.console import Console
 
@@ -246,7 +246,8 @@ class ModelCompletions:
             self.cache[key] = be
         if key not in self.cache:
             self.cache[key] = backends.make_backend(self.model, adapter=cfg.adapter, backend=cfg.backend,
-                                                    device=cfg.device, batch_size=cfg.batch_size)
+                                                    device=cfg.device, batch_size=cfg.batch_size,
+                                                    merge_adapter=cfg.merge_adapter)
         return self.cache[key]
 
 

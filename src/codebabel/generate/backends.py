@@ -22,8 +22,9 @@ def _hf(source, *, adapter, device, dtype, batch_size, **_) -> Backend:
     return HFBackend.from_source(source, adapter=adapter, device=device, dtype=dtype, batch_size=batch_size)
 
 
-def _llamacpp(source, *, adapter, n_ctx, n_threads, batch_size, **_) -> Backend:
-    return LlamaCppBackend(source, adapter=adapter, n_ctx=n_ctx, n_threads=n_threads, parallel=batch_size)
+def _llamacpp(source, *, adapter, n_ctx, n_threads, batch_size, merge_adapter=None, **_) -> Backend:
+    return LlamaCppBackend(source, adapter=adapter, n_ctx=n_ctx, n_threads=n_threads, parallel=batch_size,
+                           merge_adapter=merge_adapter)
 
 
 def _openai(source, *, base_url=None, model_name=None, concurrency=8, max_retries=5, timeout_s=600.0,
@@ -34,7 +35,8 @@ def _openai(source, *, base_url=None, model_name=None, concurrency=8, max_retrie
                          concurrency=concurrency, max_retries=max_retries, timeout_s=timeout_s, tokenizer=tokenizer)
 
 
-#: name -> factory(source, adapter=, device=, dtype=, batch_size=, n_ctx=, n_threads=); "openai" also takes
+#: name -> factory(source, adapter=, device=, dtype=, batch_size=, n_ctx=, n_threads=); "llamacpp" also takes
+#: merge_adapter= (a GGUF type to merge the adapter into; transformers keeps PEFT's adapter unmerged); "openai" takes
 #: base_url=, model_name=, concurrency=, max_retries=, timeout_s=, api_key=
 BACKENDS: dict[str, Callable[..., Backend]] = {"hf": _hf, "llamacpp": _llamacpp, "openai": _openai}
 
@@ -109,19 +111,23 @@ def make_backend(
     batch_size: int = 8,
     n_ctx: int = 4096,
     n_threads: int | None = None,
+    merge_adapter: str | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Backend:
     """The backend for a model: llama.cpp on CPU when it has a GGUF (and the adapter, if any, converts to a
     llama.cpp adapter), else transformers.
 
     ``source_spec`` is anything :func:`codebabel.models.loading.resolve` accepts (or a ModelSource).
-    One line saying which backend and why goes to ``log`` (default: stderr).
+    ``merge_adapter``: on llama.cpp, merge the adapter into a GGUF model of this type (q8_0, q4_k, f16, f32) instead
+    of applying it unmerged (``LlamaCppBackend``). One line saying which backend and why goes to ``log``
+    (default: stderr).
     """
     source = resolve(source_spec)
     dev = pick_device(device)
     name, why = pick_backend(source, adapter, dev, backend)
+    extra = {"merge_adapter": merge_adapter} if name == "llamacpp" and adapter and merge_adapter else {}
     be = BACKENDS[name](source, adapter=adapter, device=dev, dtype=dtype, batch_size=batch_size, n_ctx=n_ctx,
-                        n_threads=n_threads)
+                        n_threads=n_threads, **extra)
     be.description = f"{be.description} — chosen because: {why}"
     if log is None:
         Console(stderr=True, soft_wrap=True, highlight=False).print(f"generation backend: {be.description}")

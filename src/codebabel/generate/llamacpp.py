@@ -6,6 +6,12 @@ Choices, and why:
   GGUF adapter format (``models/gguf_export.py``: f32, q/k rows permuted like the base's, PEFT's scale kept)
   and cached by its files' digests under ``$CODEBABEL_HOME/models/adapters/``; llama.cpp adds ``B·A·x`` to each
   adapted layer at scale 1 on top of the base GGUF, as PEFT does on top of the HF weights.
+- **Or merged, for speed** (``merge_adapter="q8_0"|"q4_k"|"f16"|"f32"``, ``--merge-adapter``): the adapter merged into
+  the base weights (PEFT's ``merge_and_unload``) and written as a GGUF model of that type once, cached under
+  ``$CODEBABEL_HOME/models/merged/`` by the same digests. It decodes at the base model's speed (the unmerged
+  adapter's two extra matmuls per layer halve llama.cpp's batched throughput on Qwen2.5-Coder-0.5B), but the
+  weights are re-quantized, so greedy output can differ from the unmerged adapter's on some prompts, and one
+  loaded model holds one adapter (routed experts stay unmerged).
 - **Tokens, not text, go in and come out.** The prompt is tokenized with the model's HF tokenizer, which
   transformers builds from the same GGUF's vocabulary, so the ids are llama.cpp's ids; passing ids makes
   the prompt identical across backends by construction (BOS rule, chat special tokens like
@@ -60,12 +66,14 @@ class LlamaCppBackend:
         adapter: str | os.PathLike | None = None,
         parallel: int = 8,
         kv_tokens: int | None = None,
+        merge_adapter: str | None = None,
         **llama_kwargs,
     ):
         """``n_ctx``: the longest prompt + completion of one sample. ``parallel``: samples decoded together
         (1 = one at a time). ``kv_tokens``: KV cache cells shared by them (default ``n_ctx * parallel``, at
         most 16384 and the model's trained context, at least ``n_ctx``). ``adapter``: a PEFT LoRA folder, converted to a GGUF adapter once
-        (cached) and applied unmerged. ``llama_kwargs``: ``n_gpu_layers``, ``use_mmap``, ``type_k``/``type_v``
+        (cached) and applied unmerged, or, with ``merge_adapter`` (a GGUF type: q8_0, q4_k, f16, f32), merged into a
+        model of that type (cached) which is loaded instead of the base. ``llama_kwargs``: ``n_gpu_layers``, ``use_mmap``, ``type_k``/``type_v``
         (KV-cache type, f16 by default), ``n_batch``."""
         try:
             import llama_cpp
@@ -110,8 +118,15 @@ class LlamaCppBackend:
                 setattr(cparams, key, llama_kwargs[key])
         set_verbose(False)  # llama.cpp logs every load step to stderr; only errors reach it now, as with
         # llama_cpp.Llama(verbose=False)
+        self.merged = None  # (adapter, merged GGUF) when the adapter is merged into the loaded model
+        model_path = source.gguf_path
+        if adapter is not None and merge_adapter is not None:
+            from codebabel.models.gguf_export import merged_gguf
+
+            model_path = merged_gguf(adapter, source, merge_adapter)
+            self.merged = (adapter, model_path, merge_adapter)
         try:
-            self.model = LlamaModel(path_model=str(source.gguf_path), params=mparams, verbose=False)
+            self.model = LlamaModel(path_model=str(model_path), params=mparams, verbose=False)
             # one pool of cells for all sequences: at most the model's trained context (llama.cpp warns
             # past it, though every sequence's positions stay below n_ctx)
             self.kv_tokens = kv_tokens or max(n_ctx, min(n_ctx * parallel, 16384, self.model.n_ctx_train()))
@@ -124,7 +139,10 @@ class LlamaCppBackend:
         self._adapters: dict[str, object] = {}  # GGUF adapter path -> llama_adapter_lora_p, loaded once
         self.adapter = None
         self.adapter_gguf = None
-        self.use_adapter(adapter)
+        if self.merged is None:
+            self.use_adapter(adapter)
+        else:
+            self.adapter = adapter
         self.eos_ids = eos_token_ids(self.tokenizer) | {self.model.token_eos()}
         self._threads = threads
         self.tokenizer_matches = self._check_tokenizer()
@@ -132,6 +150,8 @@ class LlamaCppBackend:
     @property
     def description(self) -> str:
         with_adapter = f" + adapter {self.adapter} (GGUF LoRA)" if self.adapter is not None else ""
+        if self.merged is not None:
+            with_adapter = f" + adapter {self.adapter} (merged into a {self.merged[2]} GGUF)"
         return self._description or (
             f"llamacpp (llama.cpp, {self.source.spec}{with_adapter}, GGUF, cpu, {self._threads} threads, "
             f"{self.parallel} sequences at once, n_ctx {self.n_ctx})"
@@ -151,6 +171,11 @@ class LlamaCppBackend:
 
         import llama_cpp
 
+        if self.merged is not None:
+            if adapter is not None and str(adapter) == str(self.merged[0]):
+                return
+            raise CodebabelError(f"adapter '{self.merged[0]}' is merged into this llama.cpp model; it cannot "
+                                 f"switch to {adapter or 'the base model'} (load it without --merge-adapter)")
         gguf = adapter_gguf(adapter, self.source) if adapter is not None else None
         if gguf is not None and str(gguf) not in self._adapters:
             with _silenced():  # one "fallback to CPU" line per adapted tensor otherwise

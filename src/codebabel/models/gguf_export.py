@@ -18,17 +18,20 @@ Three things are exported, each with the ``gguf`` package's ``GGUFWriter``, the 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from codebabel.config import MERGE_OUTTYPES
 from codebabel.errors import CodebabelError
 from codebabel.models.gguf_adapter import adapter_base, adapter_gguf, adapter_problem, write_adapter_gguf
 from codebabel.models.gguf_layout import base_gguf, gguf_layout, gguf_reader, gguf_writer
 
-__all__ = ["OUTTYPES", "adapter_gguf", "adapter_problem", "export_gguf", "write_adapter_gguf", "write_model_gguf"]
+__all__ = ["MERGE_OUTTYPES", "OUTTYPES", "adapter_gguf", "adapter_problem", "export_gguf", "merged_gguf",
+           "write_adapter_gguf", "write_merged_gguf", "write_model_gguf"]
 
 #: what ``--outtype`` may name: an adapter f32|f16, a model any of these
 OUTTYPES = ("f32", "f16", "q8_0", "q4_k")
@@ -189,7 +192,7 @@ def export_gguf(out: str | os.PathLike, *, adapter: str | None = None, model: st
     into its base (``merge``), or a full model (``model`` alone), written to the ``.gguf`` file ``out``.
     ``model`` is the adapter's base (default its ``base_model_name_or_path``) or the model to export;
     ``gguf_base`` the GGUF whose metadata and tokenizer a model export reuses (default the base's own)."""
-    from codebabel.models.loading import attach_adapter, load_model, resolve
+    from codebabel.models.loading import resolve
 
     target = Path(out).expanduser()
     if target.suffix.lower() != ".gguf":
@@ -222,7 +225,48 @@ def export_gguf(out: str | os.PathLike, *, adapter: str | None = None, model: st
         _llama_quantizer()
     if adapter is None:
         return write_model_gguf(_hf_tensors(source.hf_path), like, target, outtype)
+    return write_merged_gguf(adapter, source, like, target, outtype)
+
+
+def write_merged_gguf(adapter: str | os.PathLike, source, like: str | Path, out: str | Path,
+                      outtype: str) -> Path:
+    """``adapter`` merged into its base ``source`` (PEFT's ``merge_and_unload`` on the fp32 weights), written
+    as a GGUF model at ``out`` with the metadata and tokenizer of the GGUF ``like``."""
+    from codebabel.models.loading import attach_adapter, load_model
+
     base_model, _ = load_model(source, device="cpu", dtype="float32")
-    merged = attach_adapter(base_model, adapter).merge_and_unload()
+    merged = attach_adapter(base_model, str(adapter)).merge_and_unload()
     tensors = ((name, t.detach().float().numpy()) for name, t in merged.state_dict().items())
-    return write_model_gguf(tensors, like, target, outtype)
+    return write_model_gguf(tensors, like, out, outtype)
+
+
+def merged_gguf(adapter: str | os.PathLike, source, outtype: str = "q8_0") -> Path:
+    """``adapter`` merged into ``source``'s weights as a GGUF model of type ``outtype``, for the llama.cpp
+    backend's ``--merge-adapter``: written once and cached under ``$CODEBABEL_HOME/models/merged/<key>/`` by
+    the adapter's file digests, the base's layout and the type. Decodes at the base model's speed (no
+    ``B·A·x`` per layer), at the price of re-quantizing the merged weights."""
+    from codebabel.models.cache import _locked, models_dir
+    from codebabel.models.gguf_adapter import ADAPTER_FILES, _adapter_files
+    from codebabel.models.gguf_layout import base_layout
+    from codebabel.store import file_digest, settings_hash
+
+    if outtype not in MERGE_OUTTYPES:
+        raise CodebabelError(f"--merge-adapter {outtype}: choose one of {', '.join(MERGE_OUTTYPES)}")
+    apath, _ = _adapter_files(adapter)
+    like = base_gguf(source)
+    if like is None:
+        raise CodebabelError(f"model '{source.spec}': no GGUF to merge adapter '{adapter}' into")
+    layout = base_layout(source)
+    key = settings_hash({name: file_digest(apath / name) for name in ADAPTER_FILES}
+                        | {"base": layout.identity, "outtype": outtype, "format": 1})
+    folder = models_dir() / "merged" / key
+    target = folder / "model.gguf"
+    if target.is_file():
+        return target
+    with _locked(folder):
+        if not target.is_file():
+            write_merged_gguf(apath, source, like, target, outtype)
+            (folder / "source.json").write_text(json.dumps(
+                {"adapter": str(apath.resolve()), "base": str(like), "outtype": outtype, **layout.identity},
+                indent=2) + "\n")
+    return target
