@@ -54,6 +54,30 @@ def running(**fields):
         assert not thread.is_alive(), "the server did not stop"
 
 
+#: max_tokens of the requests :func:`held` keeps waiting
+LONG = 40
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """Requests for ``LONG`` tokens wait, inside the worker, until the test sets the returned event: what a test
+    looks at while such a request runs (``running``, ``queued``) holds for as long as it looks, however fast
+    the machine decodes."""
+    from codebabel.serve.model import ServedModel
+
+    release = threading.Event()
+    generate = ServedModel.generate
+
+    def held_generate(self, name, prompts, sampling, *args, **kwargs):
+        if sampling.max_new_tokens == LONG:
+            assert release.wait(120), "the test never released the held request"
+        return generate(self, name, prompts, sampling, *args, **kwargs)
+
+    monkeypatch.setattr(ServedModel, "generate", held_generate)
+    yield release
+    release.set()
+
+
 @pytest.fixture(scope="module")
 def server(tiny):
     with running(model=str(tiny), max_body_bytes=20_000) as serving:
@@ -192,7 +216,7 @@ def test_unknown_paths_and_methods_are_error_objects(server):
         assert got == status and set(r["error"]) == {"message", "type", "param", "code"}
 
 
-def test_concurrent_clients_share_batches_and_a_full_queue_is_a_429(tiny):
+def test_concurrent_clients_share_batches_and_a_full_queue_is_a_429(tiny, held):
     """One long request keeps the worker busy, one more waits in the queue of one: the third gets a 429 at once;
     the first two are answered; then queued requests from several clients are generated as one batch."""
     with running(model=str(tiny), max_queue=1) as s:
@@ -208,7 +232,7 @@ def test_concurrent_clients_share_batches_and_a_full_queue_is_a_429(tiny):
                 assert time.monotonic() < deadline, f"never reached {want}"
                 time.sleep(0.01)
 
-        first = threading.Thread(target=send, args=("long", 600))  # seconds: long enough to poll /health
+        first = threading.Thread(target=send, args=("long", LONG))  # held until the 429 is seen
         first.start()
         wait_for(running=1)
         second = threading.Thread(target=send, args=("queued", 3))
@@ -216,18 +240,19 @@ def test_concurrent_clients_share_batches_and_a_full_queue_is_a_429(tiny):
         wait_for(queued=1)
         status, r = call(s.url, "POST", "/v1/completions", {"prompt": PROMPT, "max_tokens": 3})
         assert status == 429 and r["error"]["type"] == "rate_limit_error" and r["error"]["code"] == "queue_full"
+        held.set()
         first.join(60)
         second.join(60)
-        assert answers["long"][0] == 200 and answers["long"][1]["usage"]["completion_tokens"] == 600
+        assert answers["long"][0] == 200 and answers["long"][1]["usage"]["completion_tokens"] == LONG
         assert answers["queued"][0] == 200 and answers["queued"][1]["usage"]["completion_tokens"] == 3
         health = call(s.url, "GET", "/health")[1]
         assert health["answered"] == 2 and health["failed"] == 0 and health["queued"] == health["running"] == 0
 
 
-def test_requests_waiting_together_are_one_batch(tiny):
+def test_requests_waiting_together_are_one_batch(tiny, held):
     with running(model=str(tiny), max_queue=16) as s:
         blocker = threading.Thread(target=call, args=(s.url, "POST", "/v1/completions",
-                                                      {"prompt": PROMPT, "max_tokens": 600, "temperature": 0}))
+                                                      {"prompt": PROMPT, "max_tokens": LONG, "temperature": 0}))
         blocker.start()
         while call(s.url, "GET", "/health")[1]["running"] != 1:
             time.sleep(0.01)
@@ -241,6 +266,7 @@ def test_requests_waiting_together_are_one_batch(tiny):
         while call(s.url, "GET", "/health")[1]["queued"] != 4:
             assert time.monotonic() < deadline
             time.sleep(0.01)
+        held.set()
         for c in [blocker, *clients]:
             c.join(60)
         health = call(s.url, "GET", "/health")[1]
