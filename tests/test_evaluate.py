@@ -307,3 +307,29 @@ def test_run_settings_name_the_device_and_dtype_a_model_generates_with(tmp_path)
     settings = run_settings(cfg, "py", source.identity, source.backend, source.prompt_format, "d", source.runtime)
     assert settings["runtime"] == {"device": "cpu", "dtype": "float32"}
     assert settings["source"].startswith(f"path:{model.resolve()}@")  # the folder's contents, not only its path
+
+
+def test_run_settings_hold_the_prompts_and_stops_a_model_is_fed(tmp_path, monkeypatch):
+    """A reworded instruction or another stop list is another run: replies to the old prompts are never reused.
+    ``--limit`` is not (it only selects problems)."""
+    from codebabel.benchmarks import load_benchmark
+    from codebabel.evaluate.sources import ModelCompletions
+    from codebabel.generate import instruct
+    from codebabel.languages import get_language
+    from tests.tiny import build_tiny_model
+
+    model = str(build_tiny_model(tmp_path / "tiny"))
+    problems = load_benchmark("humaneval", get_language("lua"))
+
+    def digest(fmt: str) -> str:
+        return ModelCompletions.for_config(EvalConfig(model=model, backend="hf", device="cpu",
+                                                      prompt_format=fmt)).prompt_digest(problems)
+
+    raw, instruct_digest = digest("raw"), digest("instruct")
+    assert len({raw, digest("chat"), instruct_digest}) == 3
+    assert digest("raw") == raw  # the same prompts: the same run
+    monkeypatch.setattr(instruct, "INSTRUCTION", instruct.INSTRUCTION.replace("self-contained", "complete"))
+    assert digest("instruct") != instruct_digest
+    lua = problems[0].language
+    monkeypatch.setattr(lua, "stop_tokens", (*lua.stop_tokens, "\nend"))  # e.g. MultiPL-E's "\n\n" dropped
+    assert digest("raw") != raw

@@ -42,11 +42,13 @@ def benchmark_digest(problems: list[Problem]) -> str:
 
 
 def run_settings(cfg: EvalConfig, language: str, source_identity: str, backend: str | None,
-                 prompt_format: str | None, digest: str | None = None, runtime: dict | None = None) -> dict:
+                 prompt_format: str | None, digest: str | None = None, runtime: dict | None = None,
+                 prompts: str | None = None) -> dict:
     """Every setting that changes a result, and nothing that does not (``limit`` only selects problems).
 
     ``language`` is the canonical name, so ``py``, ``python`` and ``.py`` share one run. ``digest``: the
-    benchmark's contents (:func:`benchmark_digest`), so results of an older translation are not resumed.
+    benchmark's contents (:func:`benchmark_digest`), so results of an older translation are not resumed;
+    ``prompts``: what the model is fed, stop sequences included (``CompletionSource.prompt_digest``).
     """
     s: dict[str, Any] = {
         "benchmark": cfg.benchmark.lower(),
@@ -61,6 +63,7 @@ def run_settings(cfg: EvalConfig, language: str, source_identity: str, backend: 
             adapter=cfg.adapter and _adapter_identity(cfg.adapter),
             backend=backend,
             prompt_format=prompt_format,
+            prompts=prompts,
             sampling=asdict(cfg.sampling),
             runtime=runtime,
         )
@@ -99,7 +102,7 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, backends: dict | N
     store = RunStore(
         Path(cfg.results_dir),
         run_settings(cfg, language.name, source.identity, source.backend, source.prompt_format,
-                     benchmark_digest(problems), source.runtime),
+                     benchmark_digest(problems), source.runtime, source.prompt_digest(problems)),
         f"{cfg.benchmark}-{language.name}-{source.label}",
         rerun=cfg.rerun,
     )

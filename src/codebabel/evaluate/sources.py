@@ -26,9 +26,21 @@ from codebabel.inputs import iter_jsonl, iter_lines, read_json
 from codebabel.languages import Language
 from codebabel.models.loading import ModelSource, pick_device, pick_dtype, resolve
 from codebabel.models.registry import DEFAULT_CHAT_INSTRUCTION
-from codebabel.store import file_digest
+from codebabel.store import file_digest, settings_hash
 
 Key = tuple[str, int]
+
+
+class _VerbatimChat:
+    """A chat template that writes each message as it is, role-tagged: renders a prompt format's own text
+    (instruction, fences, prefilled reply) independently of any model's template, for the run hash."""
+
+    chat_template = "verbatim"
+
+    @staticmethod
+    def apply_chat_template(messages, add_generation_prompt=False, tokenize=False) -> str:
+        text = "".join(f"<|{m['role']}|>{m['content']}" for m in messages)
+        return text + ("<|assistant|>" if add_generation_prompt else "")
 
 
 class CompletionSource(Protocol):
@@ -43,6 +55,10 @@ class CompletionSource(Protocol):
 
     def keys(self, problems: list[Problem]) -> list[Key]:
         """The (task_id, sample) keys this source has for ``problems``."""
+        ...
+
+    def prompt_digest(self, problems: list[Problem]) -> str | None:
+        """A digest of what the model is fed for ``problems`` (None: nothing generates)."""
         ...
 
     def samples(self, problems: list[Problem], on_progress: Callable[[int], None],
@@ -121,6 +137,9 @@ class GivenCompletions:
     def keys(self, problems: list[Problem]) -> list[Key]:
         return sorted(k for p in problems for k in self._by_task.get(p.task_id, ()))
 
+    def prompt_digest(self, problems: list[Problem]) -> None:
+        return None
+
     def samples(self, problems: list[Problem], on_progress: Callable[[int], None],
                 on_record: Callable[[dict], None] | None = None) -> list[dict]:
         records = [self.records[k] for k in self.keys(problems)]
@@ -198,19 +217,28 @@ class ModelCompletions:
     def keys(self, problems: list[Problem]) -> list[Key]:
         return [(p.task_id, i) for p in problems for i in range(self.cfg.sampling.n)]
 
+    def _prompt(self, tokenizer, p: Problem) -> tuple[str, list[str]]:
+        """``(text fed to the model, stop sequences)`` for ``p`` in this source's prompt format."""
+        if self.prompt_format == "instruct":  # the whole function in a code block, sanitised into a sample
+            return instruct_prompt(tokenizer, p)
+        text, extra = format_prompt(tokenizer, p.prompt, p.language.display_name, self.prompt_format,
+                                    instruction=getattr(self.model, "chat_instruction", DEFAULT_CHAT_INSTRUCTION),
+                                    fence=p.language.fence)
+        return text, [*p.stop_tokens, *extra]
+
+    def prompt_digest(self, problems: list[Problem]) -> str:
+        """The prompts and stop sequences fed for ``problems``, rendered through a verbatim chat template (the
+        model's own template is part of its identity): a reworded instruction or another stop list never
+        reuses the replies to the old ones."""
+        return settings_hash([self._prompt(_VerbatimChat, p) for p in problems])
+
     def samples(self, problems: list[Problem], on_progress: Callable[[int], None],
                 on_record: Callable[[dict], None] | None = None) -> list[dict]:
         backend = self._backend()
         texts, stops = [], None
         instruct = self.prompt_format == "instruct"
         for p in problems:
-            if instruct:  # the whole function in a code block, sanitised into a sample below
-                text, stops = instruct_prompt(backend.tokenizer, p)
-            else:
-                text, extra = format_prompt(backend.tokenizer, p.prompt, p.language.display_name, self.prompt_format,
-                                            instruction=getattr(self.model, "chat_instruction",
-                                                                DEFAULT_CHAT_INSTRUCTION), fence=p.language.fence)
-                stops = [*p.stop_tokens, *extra]
+            text, stops = self._prompt(backend.tokenizer, p)
             texts.append(text)
 
         def records(p: Problem, samples) -> list[dict]:
