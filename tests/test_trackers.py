@@ -127,3 +127,30 @@ def test_tensorboard_and_offline_wandb_log_the_losses_in_the_run_folder(tmp_path
               for i in r.history.item if (i.key or "/".join(i.nested_key)) == "train/loss"]
     assert logged == pytest.approx([x["loss"] for x in rows], rel=1e-5)
     assert any(r.WhichOneof("record_type") == "exit" and r.exit.exit_code == 0 for r in records)
+
+
+def test_a_resumed_training_run_logs_into_the_same_wandb_run(tmp_path, monkeypatch):
+    """``train --resume`` starts the W&B run again under the id kept in RUN/wandb/run-id (resume="allow"), so
+    ``wandb sync`` joins what both starts logged into one run instead of making a second run of the same name."""
+    import time
+
+    import wandb
+
+    from codebabel.train.recipe import load_recipe
+    from codebabel.train.trainer import _WandbRun
+
+    for key in [k for k in os.environ if k.startswith("WANDB_")]:
+        monkeypatch.delenv(key)
+    for var, sub in (("WANDB_CONFIG_DIR", "config"), ("WANDB_CACHE_DIR", "cache"), ("WANDB_DATA_DIR", "data")):
+        monkeypatch.setenv(var, str(tmp_path / f"wandb-{sub}"))
+    recipe = load_recipe(recipe_file(tmp_path, f"model: m\nname: resumed\ndata: [{tmp_path}]\nreport_to: wandb\n"))
+    root = tmp_path / "run"
+    for step in range(2):  # the first start, then the one after an interruption
+        with _WandbRun(recipe, root, main=True):
+            wandb.log({"train/loss": 1.0 / (step + 1)})
+        time.sleep(1.1)  # W&B names an offline run's folder by the second it started
+    run_id = (root / "wandb" / "run-id").read_text().strip()
+    found = sorted(glob.glob(str(root / "wandb" / "offline-run-*" / "run-*.wandb")))
+    assert len(found) == 2 and {Path(f).name for f in found} == {f"run-{run_id}.wandb"}
+    metas = [next(r.run for r in wandb_records(f) if r.WhichOneof("record_type") == "run") for f in found]
+    assert [m.run_id for m in metas] == [run_id, run_id] and metas[0].display_name == "resumed"

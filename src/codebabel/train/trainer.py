@@ -19,6 +19,7 @@ import json
 import math
 import os
 import resource
+import secrets
 import time
 import warnings
 from pathlib import Path
@@ -164,7 +165,9 @@ class _WandbRun:
     """The W&B run of a training run when ``report_to`` names wandb: started here, before the stages, so it is
     offline (unless ``WANDB_MODE`` is set: the user's choice wins) and lives in ``RUN/wandb/``; transformers'
     ``WandbCallback`` logs into it (it only starts a run where none is active); finished after the last stage.
-    Only the main process of a launch has one."""
+    Its id is kept in ``RUN/wandb/run-id``, so a resumed training run (``--resume``) logs into the same W&B run
+    (``resume="allow"``; offline, each start is a folder of that id, and ``wandb sync`` joins them). Only the
+    main process of a launch has one."""
 
     def __init__(self, recipe: Recipe, root: Path, main: bool):
         self.on = main and "wandb" in trackers(recipe)
@@ -174,9 +177,15 @@ class _WandbRun:
         if self.on:
             import wandb
 
+            id_file = self.root / "wandb" / "run-id"
+            if id_file.is_file():
+                run_id = id_file.read_text().strip()
+            else:
+                run_id = secrets.token_hex(4)  # W&B's own ids: 8 lowercase letters or digits
+                atomic_write_text(id_file, run_id + "\n")
             wandb.init(project=os.environ.get("WANDB_PROJECT", "codebabel"), name=self.recipe.name,
                        group=self.recipe.name, job_type="train", dir=str(self.root), config=_plain(self.recipe),
-                       mode=None if os.environ.get("WANDB_MODE") else "offline")
+                       mode=None if os.environ.get("WANDB_MODE") else "offline", id=run_id, resume="allow")
         return self
 
     def __exit__(self, kind, value, tb):
