@@ -99,6 +99,11 @@ def test_each_step_removes_what_was_planted_and_counts_it(planted, tmp_path, tok
     assert row["split"] in ("train", "validation", "test")
     card = (out / "README.md").read_text()
     assert "| near dedup | 1 |" in card and "## Splits" in card
+    from huggingface_hub import DatasetCard  # the Hub's front matter is there from the build on
+
+    meta = DatasetCard.load(out / "README.md").data.to_dict()
+    assert meta["task_categories"] == ["text-generation"] and "codebabel" in meta["tags"]
+    assert {c["split"] for c in meta["configs"][0]["data_files"]} <= {"train", "validation", "test"}
     assert corpus_stats(out) == json.loads((out / "manifest.json").read_text())
     assert not (out / ".work").exists()
 
