@@ -6,12 +6,13 @@ Choices, and why:
   GGUF adapter format (``models/gguf_export.py``: f32, q/k rows permuted like the base's, PEFT's scale kept)
   and cached by its files' digests under ``$CODEBABEL_HOME/models/adapters/``; llama.cpp adds ``B·A·x`` to each
   adapted layer at scale 1 on top of the base GGUF, as PEFT does on top of the HF weights.
-- **Or merged, for speed** (``merge_adapter="q8_0"|"q4_k"|"f16"|"f32"``, ``--merge-adapter``): the adapter merged into
-  the base weights (PEFT's ``merge_and_unload``) and written as a GGUF model of that type once, cached under
-  ``$CODEBABEL_HOME/models/merged/`` by the same digests. It decodes at the base model's speed (the unmerged
-  adapter's two extra matmuls per layer halve llama.cpp's batched throughput on Qwen2.5-Coder-0.5B), but the
-  weights are re-quantized, so greedy output can differ from the unmerged adapter's on some prompts, and one
-  loaded model holds one adapter (routed experts stay unmerged).
+- **Or merged** (``merge_adapter="q8_0"|"q4_k"|"f16"|"f32"``, ``--merge-adapter``): the adapter merged into the
+  base weights (PEFT's ``merge_and_unload``) and written as a GGUF model of that type once, cached under
+  ``$CODEBABEL_HOME/models/merged/`` by the same digests: the file a user ships, evaluated as it is. It decodes at
+  the base model's speed (the unmerged adapter's extra matmuls cost Qwen2.5-Coder-0.5B 4-13 % on one 2-core
+  machine and half its batched throughput on another: docs/performance.md), but quantized types re-quantize
+  the weights, so greedy output can differ from the unmerged adapter's on some prompts, and one loaded model
+  holds one adapter (routed experts stay unmerged).
 - **Tokens, not text, go in and come out.** The prompt is tokenized with the model's HF tokenizer, which
   transformers builds from the same GGUF's vocabulary, so the ids are llama.cpp's ids; passing ids makes
   the prompt identical across backends by construction (BOS rule, chat special tokens like
@@ -71,10 +72,11 @@ class LlamaCppBackend:
     ):
         """``n_ctx``: the longest prompt + completion of one sample. ``parallel``: samples decoded together
         (1 = one at a time). ``kv_tokens``: KV cache cells shared by them (default ``n_ctx * parallel``, at
-        most 16384 and the model's trained context, at least ``n_ctx``). ``adapter``: a PEFT LoRA folder, converted to a GGUF adapter once
-        (cached) and applied unmerged, or, with ``merge_adapter`` (a GGUF type: q8_0, q4_k, f16, f32), merged into a
-        model of that type (cached) which is loaded instead of the base. ``llama_kwargs``: ``n_gpu_layers``, ``use_mmap``, ``type_k``/``type_v``
-        (KV-cache type, f16 by default), ``n_batch``."""
+        most 16384 and the model's trained context, at least ``n_ctx``). ``adapter``: a PEFT LoRA folder, converted
+        to a GGUF adapter once (cached) and applied unmerged, or, with ``merge_adapter`` (a GGUF type: q8_0, q4_k,
+        f16, f32), merged into a model of that type (cached) which is loaded instead of the base.
+        ``llama_kwargs``: ``n_gpu_layers``, ``use_mmap``, ``type_k``/``type_v`` (KV-cache type, f16 by default),
+        ``n_batch``."""
         try:
             import llama_cpp
             from llama_cpp._internals import LlamaBatch, LlamaContext, LlamaModel
@@ -118,7 +120,7 @@ class LlamaCppBackend:
                 setattr(cparams, key, llama_kwargs[key])
         set_verbose(False)  # llama.cpp logs every load step to stderr; only errors reach it now, as with
         # llama_cpp.Llama(verbose=False)
-        self.merged = None  # (adapter, merged GGUF) when the adapter is merged into the loaded model
+        self.merged = None  # (adapter, merged GGUF, its type) when the adapter is merged into the loaded model
         model_path = source.gguf_path
         if adapter is not None and merge_adapter is not None:
             from codebabel.models.gguf_export import merged_gguf
