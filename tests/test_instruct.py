@@ -143,6 +143,27 @@ def test_a_cpp_helper_above_the_function_is_declared_before_it_and_a_test_functi
     assert _run(p, sample["completion"], whole=True) == Status.OK
 
 
+def test_a_go_reply_with_its_own_package_and_import_block_compiles_and_keeps_its_helper():
+    """Go replies repeat the prompt's ``package main`` and ``import (...)`` block: the block is not a helper (a
+    second import of a package does not compile, which cost Qwen every Go problem, 0/161), the helper is kept,
+    and a compile error's message reaches the row whichever stream the compiler wrote it to (gc: stdout)."""
+    require_toolchain("go")
+    p = _problem("go", "HumanEval/39")
+    reply = ('package main\n\nimport (\n\t"fmt"\n\t"math"\n)\n\nfunc isPrime(x int) bool {\n\tif x < 2 {\n'
+             '\t\treturn false\n\t}\n\tfor d := 2; float64(d) <= math.Sqrt(float64(x)); d++ {\n'
+             '\t\tif x%d == 0 {\n\t\t\treturn false\n\t\t}\n\t}\n\treturn true\n}\n\n'
+             'func prime_fib(n int) int {\n\ta, b, found := 0, 1, 0\n\tfor {\n\t\ta, b = b, a+b\n'
+             '\t\tif isPrime(b) {\n\t\t\tfound++\n\t\t\tif found == n {\n\t\t\t\treturn b\n\t\t\t}\n'
+             '\t\t}\n\t}\n}\n\nfunc main() {\n\tfmt.Println(prime_fib(3))\n}\n')
+    sample = sanitise(p, reply)
+    assert sample["whole_program"] and "func isPrime(x int) bool" in sample["completion"]
+    assert sample["completion"].count("import (") == 1 and "fmt.Println(prime_fib" not in sample["completion"]
+    assert _run(p, sample["completion"], whole=True) == Status.OK
+    twice = p.program(sample["completion"].replace("import (", 'import "fmt"\nimport (', 1), whole=True)
+    [out] = list(run_many([Job("x", p.language, twice)], ExecutionConfig(timeout_s=60, workers=1)))
+    assert out.status == Status.COMPILE_ERROR and "fmt redeclared" in out.stderr
+
+
 def test_a_reply_without_helpers_stays_a_completion():
     p = _problem("js", "HumanEval/2")
     assert sanitise(p, "function truncate_number(number){\n  return number % 1.0;\n}\n") == {

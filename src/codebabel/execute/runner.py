@@ -12,7 +12,7 @@ import atexit
 import queue
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -100,7 +100,9 @@ def run_program(sandbox: Sandbox, job: Job, limits: Limits, slot: int = 0, warm:
             result = box.run(spec.compile, lang.compile_limits(limits), spec.ro_paths, env=spec.env)
             if result.returncode != 0 or result.timed_out:
                 status = lang.classify_compile(result)
-                return _outcome(job.key, status, result)
+                # compilers write their messages to either stream (Go's gc and Mono's mcs: stdout); a row's
+                # stderr holds both, so a compile error always says why
+                return _outcome(job.key, status, replace(result, stdout="", stderr=result.stderr + result.stdout))
         result = box.run(spec.run, limits, spec.ro_paths, env=spec.env)
         return _outcome(job.key, classify(result), result)
 

@@ -122,12 +122,14 @@ def _before_header(prompt: str, name: str) -> int:
 
 # a helper's first line: a definition keyword (def, function, fn, func, sub, let, proc, define, Lua's local
 # function), a typed C-family header (`static bool IsPrime(long n) {`), or a function bound to a name (JS's
-# `const f = (x) =>`, R's `f <- function(x)`); never a control statement
+# `const f = (x) =>`, R's `f <- function(x)`); never a control statement, nor Go's `import (` block (the prompt
+# imports what a solution may use; a second import of a package does not compile)
 _DEFINITION = re.compile(
     r"(?:(?:public|private|protected|internal|static|final|inline|constexpr|virtual|override|async|export|unsafe"
     r"|pub(?:\(crate\))?)\s+)*"
     r"(?:(?:def|function|local\s+function|fn|func|sub|let(?:\s+rec)?|proc|fun|\(define)\b"
-    r"|(?!(?:if|else|for|foreach|while|do|switch|return|catch|using|new|throw|case)\b)[\w:<>\[\],.*&? ]*?\b\w+\s*\([^;]*$"
+    r"|(?!(?:if|else|for|foreach|while|do|switch|return|catch|using|new|throw|case|import)\b)"
+    r"[\w:<>\[\],.*&? ]*?\b\w+\s*\([^;]*$"
     r"|(?:const\s+|let\s+|var\s+)?\$?\w+\s*(?:<-|=)\s*(?:function\b|\([^)]*\)\s*=>|\w+\s*=>))")
 _CLOSER = re.compile(r"[\s)\]}]*(?:end)?[\s)\]};,]*")
 _MAIN = re.compile(r"\b(?:main|Main)\b")
