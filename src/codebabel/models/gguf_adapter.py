@@ -189,13 +189,21 @@ def write_adapter_gguf(adapter: str | os.PathLike, out: str | os.PathLike, sourc
     return Path(out)
 
 
-def adapter_gguf(adapter: str | os.PathLike, source) -> Path:
-    """``adapter`` as a GGUF LoRA adapter (f32) for ``source``, converted once and cached under
-    ``$CODEBABEL_HOME/models/adapters/`` by the digests of its config and weights and the base's layout."""
+def adapter_cache_key(adapter: str | os.PathLike, source, outtype: str,
+                      version: int = FORMAT_VERSION) -> tuple[Path, BaseLayout, str]:
+    """``(adapter folder, base layout, key)``: what a file made from ``adapter`` for ``source`` is cached by (the
+    digests of the adapter's config and weights, the base's layout, the file type and the format's version)."""
     apath, _ = _adapter_files(adapter)
     layout = base_layout(source)
     key = settings_hash({name: file_digest(apath / name) for name in ADAPTER_FILES}
-                        | {"base": layout.identity, "outtype": "f32", "format": FORMAT_VERSION})
+                        | {"base": layout.identity, "outtype": outtype, "format": version})
+    return apath, layout, key
+
+
+def adapter_gguf(adapter: str | os.PathLike, source) -> Path:
+    """``adapter`` as a GGUF LoRA adapter (f32) for ``source``, converted once and cached under
+    ``$CODEBABEL_HOME/models/adapters/`` by :func:`adapter_cache_key`."""
+    apath, layout, key = adapter_cache_key(adapter, source, "f32")
     folder = adapters_dir() / key
     target = folder / "adapter.gguf"
     if target.is_file():

@@ -243,22 +243,17 @@ def write_merged_gguf(adapter: str | os.PathLike, source, like: str | Path, out:
 def merged_gguf(adapter: str | os.PathLike, source, outtype: str = "q8_0") -> Path:
     """``adapter`` merged into ``source``'s weights as a GGUF model of type ``outtype``, for the llama.cpp
     backend's ``--merge-adapter``: written once and cached under ``$CODEBABEL_HOME/models/merged/<key>/`` by
-    the adapter's file digests, the base's layout and the type. Decodes at the base model's speed (no
-    ``B·A·x`` per layer), at the price of re-quantizing the merged weights."""
+    ``adapter_cache_key`` (the adapter's file digests, the base's layout, the type). Decodes at the base model's
+    speed (no ``B·A·x`` per layer), at the price of re-quantizing the merged weights."""
     from codebabel.models.cache import _locked, models_dir
-    from codebabel.models.gguf_adapter import ADAPTER_FILES, _adapter_files
-    from codebabel.models.gguf_layout import base_layout
-    from codebabel.store import file_digest, settings_hash
+    from codebabel.models.gguf_adapter import adapter_cache_key
 
     if outtype not in MERGE_OUTTYPES:
         raise CodebabelError(f"--merge-adapter {outtype}: choose one of {', '.join(MERGE_OUTTYPES)}")
-    apath, _ = _adapter_files(adapter)
     like = base_gguf(source)
     if like is None:
         raise CodebabelError(f"model '{source.spec}': no GGUF to merge adapter '{adapter}' into")
-    layout = base_layout(source)
-    key = settings_hash({name: file_digest(apath / name) for name in ADAPTER_FILES}
-                        | {"base": layout.identity, "outtype": outtype, "format": 1})
+    apath, layout, key = adapter_cache_key(adapter, source, outtype, version=1)
     folder = models_dir() / "merged" / key
     target = folder / "model.gguf"
     if target.is_file():
