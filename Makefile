@@ -17,7 +17,7 @@ demo: setup
 test:
 	bash scripts/setup.sh smollm2-135m
 	$(LINT_IMPORTS)
-	$(PYTHON) -m pytest -q --timeout 900
+	$(PYTHON) -m pytest -q --timeout 900 --durations=25
 
 test-fast:
 	$(PYTHON) -m pytest -q -m "not slow"
