@@ -82,6 +82,37 @@ def test_pad_tokens_do_not_change_the_gate(random_run):
         masked_max_pool(torch.zeros(1, 3, 4), torch.zeros(1, 3))
 
 
+def test_a_code_pooling_gate_routes_the_same_whatever_the_comments_say(random_run, tmp_path):
+    """gate.pool code: comments stay out of the max — a long prose doc comment, alike in every language, won
+    most of it and sent HumanEval's long PHP prompts to JavaScript —, so the comment above the code never moves
+    the route; `//` inside a string is code; a prompt of comments alone pools every token (the `all` gate's
+    answer); the pool is saved with the gate."""
+    from codebabel.route.gate import Gate, routing_probabilities
+    from codebabel.route.run import load_experts
+
+    model, tok, langs = load_experts(random_run)
+    code = 'function f($x) {\n  return "a//b" . $x;\n}'
+    docs = ["// Return x.", "// " + "Given a grid of N rows and a length k, find the minimum path. " * 4,
+            "/* a block\n * comment */"]
+    prompts = [f"<code> <?php\n{doc}\n{code} <py>" for doc in docs]
+    weights = _gate(model, langs).state_dict()
+    gates = {}
+    for pool in ("all", "code"):
+        gates[pool] = Gate(weights["proj.weight"].shape[1], langs, pool)
+        gates[pool].load_state_dict(weights)
+    probs = {pool: routing_probabilities(g, model, tok, prompts) for pool, g in gates.items()}
+    for row in probs["code"][1:]:  # the same pooled tokens: equal up to the batch's matmul rounding
+        torch.testing.assert_close(row, probs["code"][0], rtol=1e-5, atol=1e-6)
+    assert (probs["all"][1] - probs["all"][0]).abs().max() > 1e-3  # pooling everything, the comment moves it
+    only_comments = ["<code> // nothing but a comment\n/* and another */ <py>"]
+    torch.testing.assert_close(routing_probabilities(gates["code"], model, tok, only_comments),
+                               routing_probabilities(gates["all"], model, tok, only_comments), rtol=0, atol=0)
+    gates["code"].save(tmp_path / "g", {})
+    loaded = Gate.load(tmp_path / "g")
+    assert loaded.pool == "code" and json.loads((tmp_path / "g" / "gate.json").read_text())["pool"] == "code"
+    torch.testing.assert_close(routing_probabilities(loaded, model, tok, prompts), probs["code"])
+
+
 def test_soft_mixture_equals_peft_experts_and_trains_the_gate(random_run):
     from codebabel.route.gate import SoftMixture
     from codebabel.route.run import load_experts
@@ -289,7 +320,8 @@ def test_gate_training_resumes_to_the_same_gate(tiny, pair_files, tmp_path):
 
 def test_a_label_only_gate_never_runs_the_backbone_and_learns_the_language(tiny, pair_files, tmp_path):
     """gate.lm_weight 0: the gate is trained as a classifier of the source language over the embedding output; no
-    step runs the model (seconds on a CPU for any model size), and it routes its training prompts right."""
+    step runs the model (seconds on a CPU for any model size), and it routes its training prompts right (here
+    pooling the code alone, `pool: code`, in training as in routing)."""
     import dataclasses
 
     from codebabel.data.pairs import split_tags
@@ -301,7 +333,7 @@ def test_a_label_only_gate_never_runs_the_backbone_and_learns_the_language(tiny,
     recipe = load_route_recipe(_recipe(tmp_path, tiny, pair_files, LANGS, gate_steps=1))
     train_experts(recipe)
     recipe = dataclasses.replace(recipe, gate=dataclasses.replace(recipe.gate, lm_weight=0.0, steps=60, lr=5e-2,
-                                                                    hide_language_fraction=1.0))
+                                                                    hide_language_fraction=1.0, pool="code"))
     model, tok, _ = load_experts(recipe.run_dir)
     calls = []
     hook = model.get_base_model().model.layers[0].register_forward_hook(lambda *a: calls.append(1))
@@ -311,6 +343,7 @@ def test_a_label_only_gate_never_runs_the_backbone_and_learns_the_language(tiny,
         hook.remove()
     assert calls == [] and summary["last"]["lm_loss"] == 0.0
     gate = Gate.load(tmp_path / "gate")
+    assert gate.pool == "code"
     rows = gate_rows(recipe)
     prompts = [f"<code> {split_tags(r['prompt'])[1]} <py>" for lang in LANGS for r in rows[lang]]
     truth = [lang for lang in LANGS for _ in rows[lang]]
@@ -329,6 +362,7 @@ def test_route_recipe_errors(tiny, tmp_path, cli):
         "languages: [cpp, js]\ngate: {stepz: 3}": "unknown key 'stepz'",
         "languages: [cpp, js]\ngate: {hide_language_fraction: 2}": "hide_language_fraction",
         "languages: [cpp, js]\ngate: {lm_weight: 0}": "nothing trains the gate",
+        "languages: [cpp, js]\ngate: {pool: words}": "gate.pool 'words' is not one of all, code",
     }
     for extra, message in cases.items():
         p = tmp_path / "r.yaml"

@@ -1,7 +1,9 @@
 """The gate: which expert translates a prompt, learned through a soft mixture of the experts.
 
 * :class:`Gate` — a linear layer on the backbone's embedding output, max-pooled over the prompt's real tokens
-  only (the attention mask: pads never reach the max), softmax over experts.
+  only (the attention mask: pads never reach the max), softmax over experts. ``pool: code`` also leaves the
+  prompt's comments out of the max (:func:`pool_bits`): a long doc comment is prose, the same in every
+  language, and its tokens would otherwise win most of the max; a prompt that is all comments pools them all.
 * :class:`SoftMixture` — every LoRA layer of a ``PeftModel`` holding all experts outputs
   ``base(x) + Σ_e w[b, e] · s_e · B_e A_e x`` for per-row expert weights ``w``: two matmuls per layer over the
   experts' stacked A and B matrices, the whole batch at once (no Python loop over samples or experts).
@@ -31,12 +33,48 @@ from torch import nn
 
 from codebabel.data.pairs import CODE_TAG, language_tags, split_tags
 from codebabel.errors import CodebabelError
+from codebabel.route.ngram import comment_spans
+from codebabel.route.recipe import POOLS
 from codebabel.route.run import expert_fingerprints
 from codebabel.store import atomic_write_text
 from codebabel.train.loss import chunked_lm_loss
 from codebabel.train.samples import iter_records
 
 GATE_FILE = "gate.safetensors"
+
+
+def pool_bits(text: str, offsets: list[tuple[int, int]], pool: str) -> list[int]:
+    """1 for each token (its character ``offsets`` in ``text``) the gate pools over: all of them, or with
+    ``pool="code"`` those not inside a comment — unless the code between the prompt's tags is nothing but
+    comments, when every token counts (the gate always sees something of the source)."""
+    if pool not in POOLS:
+        raise ValueError(f"pool={pool!r}: one of {', '.join(POOLS)}")
+    spans = comment_spans(text) if pool == "code" else []
+    if spans:
+        kept = "".join(text[a:b] for a, b in zip([0] + [e for _, e in spans], [s for s, _ in spans] + [len(text)],
+                                                 strict=True))
+        if not split_tags(kept)[1].strip():
+            spans = []
+    bits, k = [], 0
+    for start, end in offsets:  # tokens and spans both in text order: one pass
+        while k < len(spans) and spans[k][1] <= start:
+            k += 1
+        inside = k < len(spans) and spans[k][0] <= start and end <= spans[k][1] and end > start
+        bits.append(0 if inside else 1)
+    return bits
+
+
+def _tokenize_for_pool(tokenizer, texts: list[str], pool: str, **kw):
+    """Tokenize ``texts`` (no special tokens); with ``pool="code"`` also each token's :func:`pool_bits`."""
+    if pool == "all":
+        return tokenizer(texts, add_special_tokens=False, **kw), None
+    if not getattr(tokenizer, "is_fast", False):
+        raise CodebabelError(f"gate pool '{pool}' needs a fast tokenizer (token offsets); this model's "
+                             f"{type(tokenizer).__name__} has none: set gate.pool to 'all'")
+    enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, **kw)
+    offsets = enc.pop("offset_mapping")
+    offsets = offsets.tolist() if hasattr(offsets, "tolist") else offsets
+    return enc, [pool_bits(t, [tuple(o) for o in off], pool) for t, off in zip(texts, offsets, strict=True)]
 
 
 def masked_max_pool(embeds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -50,9 +88,11 @@ def masked_max_pool(embeds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class Gate(nn.Module):
     """Linear over the max-pooled embedding output; ``forward`` returns logits (softmax = expert weights)."""
 
-    def __init__(self, hidden_size: int, experts: list[str]):
+    def __init__(self, hidden_size: int, experts: list[str], pool: str = "all"):
         super().__init__()
-        self.experts = list(experts)
+        if pool not in POOLS:
+            raise ValueError(f"pool={pool!r}: one of {', '.join(POOLS)}")
+        self.experts, self.pool = list(experts), pool
         self.proj = nn.Linear(hidden_size, len(experts))
         nn.init.zeros_(self.proj.weight)  # starts as the even mixture of every expert
         nn.init.zeros_(self.proj.bias)
@@ -70,9 +110,10 @@ class Gate(nn.Module):
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{GATE_FILE}.tmp"
         save_file({k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}, str(tmp),
-                  metadata={"experts": json.dumps(self.experts)})
+                  metadata={"experts": json.dumps(self.experts), "pool": self.pool})
         os.replace(tmp, folder / GATE_FILE)
-        atomic_write_text(folder / "gate.json", json.dumps({"experts": self.experts, **extra}, indent=2) + "\n")
+        atomic_write_text(folder / "gate.json",
+                          json.dumps({"experts": self.experts, "pool": self.pool, **extra}, indent=2) + "\n")
 
     @classmethod
     def load(cls, folder: str | Path) -> Gate:
@@ -82,9 +123,9 @@ class Gate(nn.Module):
         if not path.is_file():
             raise CodebabelError(f"gate '{path}': no such file; train it with `codebabel route train-experts RECIPE`")
         with safe_open(str(path), "pt") as f:
-            experts = json.loads(f.metadata()["experts"])
+            meta = f.metadata()
             state = {k: f.get_tensor(k) for k in f.keys()}
-        gate = cls(state["proj.weight"].shape[1], experts)
+        gate = cls(state["proj.weight"].shape[1], json.loads(meta["experts"]), meta.get("pool", "all"))
         gate.load_state_dict(state)
         return gate.eval()
 
@@ -155,8 +196,9 @@ def gate_rows(recipe) -> dict[str, list[dict]]:
     return out
 
 
-def _gate_samples(recipe, tokenizer) -> dict[str, list[tuple[list[int], list[int]]]]:
-    """Per language: (prompt tokens without the tag, completion tokens + EOS) of its training samples."""
+def _gate_samples(recipe, tokenizer) -> dict[str, list[tuple[list[int], list[int] | None, list[int]]]]:
+    """Per language: (prompt tokens without the tag, which of them the gate pools (None: all), completion
+    tokens + EOS) of its training samples."""
     eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
     cap = recipe.gate.completion_tokens or None
 
@@ -164,26 +206,31 @@ def _gate_samples(recipe, tokenizer) -> dict[str, list[tuple[list[int], list[int
         _, code, target = split_tags(prompt)
         return f" {code}" + (f" {target}" if target else "")
 
-    return {lang: [(tokenizer(untagged(row["prompt"]), add_special_tokens=False)["input_ids"],
-                    (tokenizer(row["completion"], add_special_tokens=False)["input_ids"] + eos)[:cap])
-                   for row in rows]
-            for lang, rows in gate_rows(recipe).items()}
+    out = {}
+    for lang, rows in gate_rows(recipe).items():
+        prompts = [untagged(row["prompt"]) for row in rows]
+        enc, bits = _tokenize_for_pool(tokenizer, prompts, recipe.gate.pool)
+        comps = tokenizer([row["completion"] for row in rows], add_special_tokens=False)["input_ids"]
+        out[lang] = [(ids, bits[i] if bits else None, (comp + eos)[:cap])
+                     for i, (ids, comp) in enumerate(zip(enc["input_ids"], comps, strict=True))]
+    return out
 
 
 def _batch(recipe, samples, tag_ids: dict[str, list[int]], step: int, pad: int):
     """The step's balanced batch: languages in turn, samples drawn by a RNG seeded with (seed, step) — the
-    same batch after a resume. Returns input_ids, attention mask, prompt mask, labels, language index."""
+    same batch after a resume. Returns input_ids, attention mask, the mask of the prompt tokens the gate pools,
+    labels, language index."""
     g, langs = recipe.gate, list(recipe.languages)
     rng = random.Random(f"{g.seed}:{step}")
     rows, masks, labels, targets = [], [], [], []
     for i in range(g.batch_size):
         li = (step * g.batch_size + i) % len(langs)
-        body, comp = samples[langs[li]][rng.randrange(len(samples[langs[li]]))]
+        body, bits, comp = samples[langs[li]][rng.randrange(len(samples[langs[li]]))]
         tag = tag_ids[CODE_TAG] if rng.random() < g.hide_language_fraction else tag_ids[langs[li]]
         prompt = (tag + body)[: g.seq_len - 1]
         comp = comp[: g.seq_len - len(prompt)]
         rows.append(prompt + comp)
-        masks.append(len(prompt))
+        masks.append(([1] * len(tag) + (bits or [1] * len(body)))[: len(prompt)])
         labels.append([-100] * len(prompt) + comp)
         targets.append(li)
     width = max(len(r) for r in rows)
@@ -191,10 +238,10 @@ def _batch(recipe, samples, tag_ids: dict[str, list[int]], step: int, pad: int):
     attn = torch.zeros((len(rows), width), dtype=torch.long)
     prompt_mask = torch.zeros((len(rows), width), dtype=torch.long)
     lab = torch.full((len(rows), width), -100, dtype=torch.long)
-    for r, (row, n_prompt, lb) in enumerate(zip(rows, masks, labels, strict=True)):
+    for r, (row, pooled, lb) in enumerate(zip(rows, masks, labels, strict=True)):
         ids[r, : len(row)] = torch.tensor(row)
         attn[r, : len(row)] = 1
-        prompt_mask[r, :n_prompt] = 1
+        prompt_mask[r, : len(pooled)] = torch.tensor(pooled)
         lab[r, : len(row)] = torch.tensor(lb)
     return ids, attn, prompt_mask, lab, torch.tensor(targets)
 
@@ -215,7 +262,7 @@ def train_gate(recipe, model, tokenizer, folder: Path, console=None) -> dict:
         p.requires_grad_(False)
     model.eval()  # no dropout in the frozen experts
     torch.manual_seed(g.seed)
-    gate = Gate(model.get_input_embeddings().weight.shape[1], langs).to(device)
+    gate = Gate(model.get_input_embeddings().weight.shape[1], langs, g.pool).to(device)
     opt = torch.optim.AdamW(gate.parameters(), lr=g.lr, weight_decay=g.weight_decay)
     sched = get_cosine_schedule_with_warmup(opt, g.warmup_steps, g.steps)
     ckpt = folder / "gate-checkpoint.pt"
@@ -230,7 +277,7 @@ def train_gate(recipe, model, tokenizer, folder: Path, console=None) -> dict:
             start = state["step"]
     if start == 0 and metrics.exists():
         metrics.unlink()
-    mixture = SoftMixture(model, langs)
+    mixture = SoftMixture(model, langs) if g.lm_weight else None
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     counts = {lang: len(s) for lang, s in samples.items()}
     if console:
@@ -286,10 +333,14 @@ def _save_checkpoint(path: Path, gate, opt, sched, step: int, settings, langs) -
 
 
 def routing_probabilities(gate: Gate, model, tokenizer, prompts: list[str]) -> torch.Tensor:
-    """``[prompts, experts]`` softmax of the gate over each prompt's own tokens (one padded batch)."""
-    enc = tokenizer(prompts, add_special_tokens=False, padding=True, return_tensors="pt")
+    """``[prompts, experts]`` softmax of the gate over each prompt's own tokens (one padded batch; with the
+    gate's ``pool: code`` its comments left out as in training)."""
+    enc, bits = _tokenize_for_pool(tokenizer, list(prompts), gate.pool, padding=True, return_tensors="pt")
+    mask = enc["attention_mask"]
+    if bits is not None:
+        mask = mask * torch.tensor(bits, dtype=mask.dtype)
     device = next(model.parameters()).device
     with torch.inference_mode():
-        logits = gate.to(device).logits(model, enc["input_ids"].to(device), enc["attention_mask"].to(device))
+        logits = gate.to(device).logits(model, enc["input_ids"].to(device), mask.to(device))
     return torch.softmax(logits.float(), dim=-1).cpu()
 

@@ -9,7 +9,8 @@ per-language LoRA expert should handle it, from the code alone.
   ``->``, ``::``, ``=>``, ``===``, ``.=``, ``<?`` ...). Each string literal becomes one token (``STR`` for
   ``"..."``, ``CHR`` for ``'...'``, ``TPL`` for a JavaScript template, a ``$`` / ``@`` prefix kept: C#'s
   ``$"..."`` is ``$STR``), so what a program prints does not outweigh how it is written; a comment becomes
-  its opening marker (``//`` or ``/*``).
+  its opening marker (``//`` or ``/*``). :func:`comment_spans` gives where the comments are (the gate's
+  ``pool: code`` leaves them out).
 - :class:`NgramClassifier` counts the 1..n-grams of those tokens per language (the sequence padded with
   ``<s>`` / ``</s>`` for n-grams of 2 and more), smooths them additively (``alpha``) over the vocabulary seen
   at fit time, and scores a text by the sum of its known n-grams' log probabilities (n-grams never seen in
@@ -84,6 +85,16 @@ def code_tokens(text: str) -> list[str]:
         else:
             out.append(m.group(0))
     return out
+
+
+def comment_spans(text: str) -> list[tuple[int, int]]:
+    """The ``(start, end)`` character spans of the comments in C-like ``text`` (``//`` to the end of the line,
+    ``/* ... */``), found by the same lexer as :func:`code_tokens` (so ``//`` inside a string is no comment).
+
+    >>> comment_spans('x = "a//b"; // note\\n/* c */ y')
+    [(12, 19), (20, 27)]
+    """
+    return [m.span() for m in _TOKEN.finditer(text) if m.lastgroup in ("line_comment", "block_comment")]
 
 
 class NgramClassifier:

@@ -26,6 +26,9 @@ from codebabel.errors import CodebabelError
 from codebabel.languages import get_language
 from codebabel.train.recipe import Recipe, build_typed, read_yaml, recipe_from_dict
 
+#: what the gate max-pools over: every real token of the prompt (SteloCoder), or its code only (comments out)
+POOLS = ("all", "code")
+
 
 @dataclass(frozen=True)
 class GateSettings:
@@ -52,6 +55,9 @@ class GateSettings:
     #: then learns the source language from ``label_weight`` alone, a classifier over the embedding output that
     #: trains in seconds on a CPU instead of a backward pass through the whole model per step
     lm_weight: float = 1.0
+    #: the tokens the gate max-pools: ``all`` of the prompt's (SteloCoder), or ``code``: its comments left out
+    #: (a long doc comment is prose, alike in every language, and would otherwise win most of the max)
+    pool: str = "all"
     save_every: int = 50
     seed: int = 0
 
@@ -125,6 +131,8 @@ def load_route_recipe(path: str | Path, sets: list[str] | tuple[str, ...] = ()) 
     if g.label_weight == 0 and g.lm_weight == 0:
         raise CodebabelError(f"recipe '{where}': gate.label_weight and gate.lm_weight are both 0, so nothing trains "
                              "the gate; set one of them above 0")
+    if g.pool not in POOLS:
+        raise CodebabelError(f"recipe '{where}': gate.pool '{g.pool}' is not one of {', '.join(POOLS)}")
     if not 0 <= g.hide_language_fraction <= 1:
         raise CodebabelError(f"recipe '{where}': gate.hide_language_fraction must be in [0, 1]")
     if r.ngram.n < 1 or r.ngram.alpha <= 0:
