@@ -43,23 +43,22 @@ from codebabel.train.samples import iter_records
 GATE_FILE = "gate.safetensors"
 
 
-def pool_bits(text: str, offsets: list[tuple[int, int]], pool: str) -> list[int]:
-    """1 for each token (its character ``offsets`` in ``text``) the gate pools over: all of them, or with
-    ``pool="code"`` those not inside a comment — unless the code between the prompt's tags is nothing but
-    comments, when every token counts (the gate always sees something of the source)."""
-    if pool not in POOLS:
-        raise ValueError(f"pool={pool!r}: one of {', '.join(POOLS)}")
-    spans = comment_spans(text) if pool == "code" else []
-    if spans:
-        kept = "".join(text[a:b] for a, b in zip([0] + [e for _, e in spans], [s for s, _ in spans] + [len(text)],
-                                                 strict=True))
-        if not split_tags(kept)[1].strip():
-            spans = []
+def pool_bits(text: str, offsets: list[tuple[int, int]]) -> list[int]:
+    """``pool: code``: 1 for each token (its character ``offsets`` in ``text``) not inside a comment — unless the
+    code between the prompt's tags is nothing but comments, when every token counts (the gate always sees
+    something of the source)."""
+    spans = comment_spans(text)
+    code, last = [], 0
+    for start, end in spans:
+        code.append(text[last:start])
+        last = end
+    if not split_tags("".join(code) + text[last:])[1].strip():
+        spans = []
     bits, k = [], 0
     for start, end in offsets:  # tokens and spans both in text order: one pass
         while k < len(spans) and spans[k][1] <= start:
             k += 1
-        inside = k < len(spans) and spans[k][0] <= start and end <= spans[k][1] and end > start
+        inside = k < len(spans) and spans[k][0] <= start < end <= spans[k][1]
         bits.append(0 if inside else 1)
     return bits
 
@@ -74,7 +73,7 @@ def _tokenize_for_pool(tokenizer, texts: list[str], pool: str, **kw):
     enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, **kw)
     offsets = enc.pop("offset_mapping")
     offsets = offsets.tolist() if hasattr(offsets, "tolist") else offsets
-    return enc, [pool_bits(t, [tuple(o) for o in off], pool) for t, off in zip(texts, offsets, strict=True)]
+    return enc, [pool_bits(t, [tuple(o) for o in off]) for t, off in zip(texts, offsets, strict=True)]
 
 
 def masked_max_pool(embeds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
